@@ -1,0 +1,83 @@
+"""Solve CVXPY problems and report values and duals in fairopt's convention."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .exceptions import SolverNotAvailableError
+from .solve import SolveResult, _license_error
+
+_NAMES = {"highs": "HIGHS", "clarabel": "CLARABEL", "gurobi": "GUROBI", "glpk": "GLPK", "cbc": "CBC"}
+_INSTALL = {"glpk": "pip install cvxopt", "cbc": "pip install cylp"}
+
+
+def _dual(constraint) -> np.ndarray | None:
+    """CVXPY multiplier -> d objective / d rhs (constant side), see fairopt.solve."""
+    y = constraint.dual_value
+    if y is None:
+        return None
+    y = np.asarray(y, dtype=float)
+    lhs, rhs = constraint.args[0], constraint.args[1]
+    # CVXPY stores lhs - rhs (== or <=) 0 with a multiplier y; the optimum moves by -y per unit
+    # of the right-hand side and by +y per unit of a constant left-hand side.
+    if lhs.is_constant() and not rhs.is_constant():
+        return y
+    return -y
+
+
+def solve_cvxpy(problem, solver, time_limit, threads, options, verbose) -> SolveResult:
+    import cvxpy as cp
+
+    name = _NAMES[solver]
+    if name not in cp.installed_solvers():
+        hint = _INSTALL.get(solver, f"pip install {solver}")
+        raise SolverNotAvailableError(
+            f"CVXPY has no interface to {solver!r} installed ({hint}); CVXPY here has {cp.installed_solvers()}"
+        )
+    opts = dict(options or {})
+    if time_limit is not None:
+        key = {"highs": "time_limit", "clarabel": "time_limit", "gurobi": "TimeLimit"}.get(solver)
+        if key:
+            opts[key] = float(time_limit)
+    if threads is not None:
+        key = {"highs": "threads", "gurobi": "Threads"}.get(solver)
+        if key:
+            opts[key] = int(threads)
+    t0 = time.perf_counter()
+    try:
+        problem.solve(solver=name, verbose=verbose, **opts)
+    except cp.error.SolverError as exc:
+        err = _license_error(exc) if solver == "gurobi" else None
+        if err is not None:
+            raise err from None
+        return SolveResult("error", None, {}, {}, time.perf_counter() - t0, solver, str(exc))
+    except Exception as exc:  # gurobipy.GurobiError and friends
+        err = _license_error(exc) if solver == "gurobi" else None
+        if err is not None:
+            raise err from None
+        raise
+    seconds = time.perf_counter() - t0
+    st = problem.status
+    table = {
+        cp.OPTIMAL: "optimal",
+        cp.INFEASIBLE: "infeasible",
+        cp.UNBOUNDED: "unbounded",
+        cp.OPTIMAL_INACCURATE: "inaccurate",
+        cp.INFEASIBLE_INACCURATE: "infeasible",
+        cp.UNBOUNDED_INACCURATE: "unbounded",
+        getattr(cp, "USER_LIMIT", "user_limit"): "time_limit",
+    }
+    status = table.get(st, "error")
+    values, duals, obj = {}, {}, None
+    if st in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE, getattr(cp, "USER_LIMIT", "user_limit")):
+        for v in problem.variables():
+            if v.value is not None:
+                values[v.name()] = np.asarray(v.value, dtype=float)
+        obj = None if problem.value is None else float(problem.value)
+        for i, con in enumerate(problem.constraints):
+            d = _dual(con)
+            if d is not None:
+                nm = con.constr_id if not getattr(con, "_fairopt_name", None) else con._fairopt_name
+                duals[str(nm)] = d
+    return SolveResult(status, obj, values, duals, seconds, solver, str(st))

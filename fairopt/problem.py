@@ -1,0 +1,368 @@
+"""Validated inputs: points, weights, group memberships and fairness bounds.
+
+Every public entry point (estimators' ``fit``, :func:`fairopt.fair_assignment`, the CLI)
+validates once through these functions; inner functions trust their inputs.
+
+Notation follows the Relax-and-Merge paper: points P, weights w(x), groups P_1..P_m
+(possibly overlapping), bounds 0 <= beta_i <= alpha_i <= 1 on the share of group i in
+every cluster.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .exceptions import InfeasibleBoundsError, ValidationError
+
+__all__ = [
+    "GroupStructure",
+    "FairProblem",
+    "validate_points",
+    "validate_weights",
+    "validate_n_clusters",
+    "encode_groups",
+    "bounds_from_delta",
+    "resolve_bounds",
+    "check_bounds_feasible",
+    "make_fair_problem",
+]
+
+
+@dataclass(frozen=True)
+class GroupStructure:
+    """Group memberships encoded as a sparse 0/1 matrix.
+
+    Attributes
+    ----------
+    membership : scipy.sparse.csr_matrix of shape (n, m)
+        ``membership[x, i] = 1`` when point x belongs to group i.
+    labels : list of str, length m
+        Readable name of every group, ``"value"`` for a single attribute and
+        ``"attr=value"`` (attribute = column index or name) for several.
+    values : list, length m
+        The original label value of every group.
+    attribute : ndarray of shape (m,)
+        Index of the attribute (column of ``groups``) each group comes from.
+    codes : ndarray of shape (n, a)
+        ``codes[x, t]`` is the global index of the group of point x in attribute t.
+    """
+
+    membership: sp.csr_matrix
+    labels: list
+    values: list
+    attribute: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def n_points(self) -> int:
+        return self.membership.shape[0]
+
+    @property
+    def n_groups(self) -> int:
+        return self.membership.shape[1]
+
+    @property
+    def n_attributes(self) -> int:
+        return self.codes.shape[1]
+
+    @property
+    def disjoint(self) -> bool:
+        """True when every point is in exactly one group (a single attribute)."""
+        return self.n_attributes == 1
+
+    def group_of_point(self) -> np.ndarray:
+        """Group index of every point, shape (n,); only for disjoint groups."""
+        if not self.disjoint:
+            raise ValueError("group_of_point() needs disjoint groups (a single group attribute)")
+        return self.codes[:, 0]
+
+    def group_weights(self, weights: np.ndarray) -> np.ndarray:
+        """Total weight of every group, shape (m,)."""
+        return np.asarray(self.membership.T @ weights).ravel()
+
+
+@dataclass(frozen=True)
+class FairProblem:
+    """A validated fair clustering instance.
+
+    Attributes
+    ----------
+    points : ndarray of shape (n, d)
+    weights : ndarray of shape (n,)
+        Mass w(x) of every point (ones when not given).
+    groups : GroupStructure
+    alpha, beta : ndarray of shape (m,)
+        Upper and lower bound on the share of every group in every cluster.
+    """
+
+    points: np.ndarray
+    weights: np.ndarray
+    groups: GroupStructure
+    alpha: np.ndarray
+    beta: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.points.shape[0]
+
+
+def validate_points(points: Any, name: str = "points", min_rows: int = 1) -> np.ndarray:
+    """Return ``points`` as a C-contiguous float64 array of shape (n, d).
+
+    Raises
+    ------
+    ValidationError
+        On a wrong number of dimensions, too few rows, zero columns, or non-finite values.
+    """
+    try:
+        arr = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be a numeric array of shape (n, d); got {type(points).__name__}: {exc}") from None
+    if arr.ndim == 1:
+        raise ValidationError(
+            f"{name} must be 2-D of shape (n, d); got a 1-D array of length {arr.shape[0]} "
+            "(use X.reshape(-1, 1) for one feature)"
+        )
+    if arr.ndim != 2:
+        raise ValidationError(f"{name} must be 2-D of shape (n, d); got shape {arr.shape}")
+    if arr.shape[0] < min_rows:
+        raise ValidationError(f"{name} must have at least {min_rows} row(s); got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValidationError(f"{name} must have at least one column; got shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        kind = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValidationError(
+            f"{name} contains {kind} values in {rows.size} row(s) (first: row {rows[0]}); "
+            "drop or impute them before clustering"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def validate_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
+    """Return non-negative finite weights of shape (n,), ones when ``weights`` is None."""
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValidationError(f"{name} must have shape ({n},) to match the points; got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValidationError(f"{name} contains NaN or inf")
+    if (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise ValidationError(f"{name} must be non-negative; {name}[{i}] = {w[i]}")
+    if w.sum() <= 0:
+        raise ValidationError(f"{name} are all zero: at least one point needs positive weight")
+    return w
+
+
+def validate_n_clusters(k: Any, n: int, name: str = "n_clusters") -> int:
+    """Check that k is an integer with 1 <= k <= n."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValidationError(f"{name} must be an integer; got {k!r}")
+    k = int(k)
+    if k < 1:
+        raise ValidationError(f"{name} must be >= 1; got {k}")
+    if k > n:
+        raise ValidationError(f"{name}={k} is larger than the number of points n={n}")
+    return k
+
+
+def _column_labels(col: np.ndarray, name: str) -> tuple[np.ndarray, list]:
+    try:
+        values, inverse = np.unique(col, return_inverse=True)
+    except TypeError:
+        # Mixed or unorderable labels: order by first appearance of their string form.
+        try:
+            keys = [repr(v) for v in col]
+            hash(tuple(col.tolist()))
+        except TypeError:
+            raise ValidationError(f"{name} labels must be hashable (numbers or strings); got unhashable values") from None
+        order = {}
+        for key in keys:
+            order.setdefault(key, len(order))
+        inverse = np.array([order[k] for k in keys])
+        first = {}
+        for v, key in zip(col, keys):
+            first.setdefault(key, v)
+        values = np.array([first[k] for k in order], dtype=object)
+    return inverse.reshape(-1), list(values.tolist())
+
+
+def encode_groups(groups: Any, n: int, names: Sequence[str] | None = None, name: str = "groups") -> GroupStructure:
+    """Encode group labels of shape (n,) or (n, a) as a :class:`GroupStructure`.
+
+    Groups are numbered attribute by attribute (columns in order) and, within an
+    attribute, by the sorted distinct values.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n,) or (n, a)
+        Integer or string labels; one column per group attribute.
+    n : int
+        Number of points.
+    names : sequence of str, optional
+        Attribute names used in group labels (``"sex=Female"``); column indices otherwise.
+    """
+    if groups is None:
+        raise ValidationError(f"{name} is required: pass a label array of shape ({n},) or ({n}, a)")
+    if isinstance(groups, GroupStructure):
+        if groups.n_points != n:
+            raise ValidationError(f"{name} covers {groups.n_points} points but there are {n}")
+        return groups
+    arr = np.asarray(groups)
+    if arr.dtype == object and arr.ndim >= 1:
+        for v in arr.ravel()[: min(arr.size, 1000)]:
+            try:
+                hash(v)
+            except TypeError:
+                raise ValidationError(f"{name} labels must be hashable (numbers or strings); got {type(v).__name__}") from None
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValidationError(f"{name} must have shape ({n},) or ({n}, a) to match the points; got shape {np.shape(groups)}")
+    if arr.shape[1] == 0:
+        raise ValidationError(f"{name} has no columns")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValidationError(f"{name} contains NaN or inf labels")
+    a = arr.shape[1]
+    codes = np.empty((n, a), dtype=np.int64)
+    labels: list = []
+    values: list = []
+    attribute: list = []
+    offset = 0
+    for t in range(a):
+        inverse, vals = _column_labels(arr[:, t], name)
+        if len(vals) < 2:
+            col = f"column {t} of {name}" if a > 1 else name
+            raise ValidationError(
+                f"{col} has a single label ({vals[0]!r}): fairness needs at least two groups per attribute"
+            )
+        codes[:, t] = inverse + offset
+        prefix = "" if a == 1 else f"{names[t] if names is not None else t}="
+        labels += [f"{prefix}{v}" for v in vals]
+        values += vals
+        attribute += [t] * len(vals)
+        offset += len(vals)
+    rows = np.repeat(np.arange(n), a)
+    membership = sp.csr_matrix((np.ones(n * a), (rows, codes.ravel())), shape=(n, offset))
+    return GroupStructure(membership, labels, values, np.asarray(attribute), codes)
+
+
+def bounds_from_delta(ratios: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fairness bounds from a slack delta (the papers' convention).
+
+    ``beta_i = r_i (1 - delta)`` and ``alpha_i = r_i / (1 - delta)`` with r_i the share of
+    group i in the data; alpha is clipped to 1.
+    """
+    alpha = np.minimum(ratios / (1.0 - delta), 1.0)
+    beta = ratios * (1.0 - delta)
+    return alpha, beta
+
+
+def _as_group_array(value: Any, groups: GroupStructure, name: str) -> np.ndarray:
+    if isinstance(value, Mapping):
+        out = np.full(groups.n_groups, np.nan)
+        index = {}
+        for i, (lab, val) in enumerate(zip(groups.labels, groups.values)):
+            index.setdefault(lab, i)
+            index.setdefault(val, i)
+            index.setdefault(str(val), i)
+        for key, v in value.items():
+            if key not in index:
+                raise ValidationError(f"{name} names an unknown group {key!r}; groups are {groups.labels}")
+            out[index[key]] = v
+        if np.isnan(out).any():
+            missing = [groups.labels[i] for i in np.flatnonzero(np.isnan(out))]
+            raise ValidationError(f"{name} gives no bound for group(s) {missing}")
+        return out
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(groups.n_groups, float(arr))
+    if arr.shape != (groups.n_groups,):
+        raise ValidationError(
+            f"{name} must be a scalar, a mapping from group label to bound, or an array of shape "
+            f"({groups.n_groups},) in the group order {groups.labels}; got shape {arr.shape}"
+        )
+    return arr
+
+
+def resolve_bounds(
+    groups: GroupStructure,
+    weights: np.ndarray,
+    delta: float | None = None,
+    alpha: Any = None,
+    beta: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (alpha, beta), each of shape (m,), from explicit bounds or a slack delta.
+
+    Explicit ``alpha``/``beta`` win over ``delta``; a missing one is taken from ``delta``
+    (default 0.1 when nothing is given) or, failing that, is 1 (alpha) or 0 (beta).
+    """
+    shares = groups.group_weights(weights) / weights.sum()
+    if delta is not None:
+        if isinstance(delta, bool) or not np.isscalar(delta) or not np.isfinite(delta) or not (0.0 <= float(delta) < 1.0):
+            raise ValidationError(f"delta must be a number in [0, 1); got {delta!r}")
+    if alpha is None and beta is None and delta is None:
+        delta = 0.1
+    a_d, b_d = bounds_from_delta(shares, float(delta)) if delta is not None else (np.ones_like(shares), np.zeros_like(shares))
+    a = a_d if alpha is None else _as_group_array(alpha, groups, "alpha")
+    b = b_d if beta is None else _as_group_array(beta, groups, "beta")
+    for nm, arr in (("alpha", a), ("beta", b)):
+        if not np.all(np.isfinite(arr)) or (arr < 0).any() or (arr > 1).any():
+            i = int(np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr > 1))[0])
+            raise ValidationError(f"{nm} must lie in [0, 1]; {nm} for group {groups.labels[i]!r} is {arr[i]}")
+    if (b > a + 1e-12).any():
+        i = int(np.flatnonzero(b > a + 1e-12)[0])
+        raise ValidationError(
+            f"beta must not exceed alpha; for group {groups.labels[i]!r} beta = {b[i]:.4g} > alpha = {a[i]:.4g}"
+        )
+    return a, b
+
+
+def check_bounds_feasible(groups: GroupStructure, weights: np.ndarray, alpha: np.ndarray, beta: np.ndarray, tol: float = 1e-9) -> None:
+    """Refuse bounds that no assignment can satisfy, naming the group and the arithmetic.
+
+    Summing ``beta_i W(c) <= W_i(c) <= alpha_i W(c)`` over the centres gives
+    ``beta_i <= r_i <= alpha_i`` with r_i = W_i / W the share of group i in the data: a
+    necessary condition. It is also sufficient for LP (2): sending every point in equal
+    parts to every centre gives every cluster exactly the shares r_i.
+    """
+    shares = groups.group_weights(weights) / weights.sum()
+    for i in range(groups.n_groups):
+        if shares[i] <= 0:
+            raise InfeasibleBoundsError(f"group {groups.labels[i]!r} has no weight: every point of it has weight 0", group=groups.labels[i])
+        if beta[i] > shares[i] + tol:
+            raise InfeasibleBoundsError(
+                f"group {groups.labels[i]!r} is {100 * shares[i]:.1f}% of the data but beta asks at least "
+                f"{100 * beta[i]:.1f}% in every cluster; lower beta to at most {shares[i]:.4g} or raise delta",
+                group=groups.labels[i],
+            )
+        if alpha[i] < shares[i] - tol:
+            raise InfeasibleBoundsError(
+                f"group {groups.labels[i]!r} is {100 * shares[i]:.1f}% of the data but alpha allows at most "
+                f"{100 * alpha[i]:.1f}% in every cluster; raise alpha to at least {shares[i]:.4g} or raise delta",
+                group=groups.labels[i],
+            )
+
+
+def make_fair_problem(
+    points: Any,
+    groups: Any,
+    weights: Any = None,
+    delta: float | None = None,
+    alpha: Any = None,
+    beta: Any = None,
+    group_names: Sequence[str] | None = None,
+) -> FairProblem:
+    """Validate everything a fair clustering needs and return a :class:`FairProblem`."""
+    X = validate_points(points)
+    w = validate_weights(weights, X.shape[0])
+    g = encode_groups(groups, X.shape[0], names=group_names)
+    a, b = resolve_bounds(g, w, delta=delta, alpha=alpha, beta=beta)
+    check_bounds_feasible(g, w, a, b)
+    return FairProblem(X, w, g, a, b)

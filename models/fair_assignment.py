@@ -1,0 +1,168 @@
+"""LP (2) of the Relax-and-Merge paper: the fractional fair assignment of points to given centres.
+
+    minimise    sum_x sum_c phi(x, c) * ||x - c||^2                                   (cost)
+    subject to  sum_c phi(x, c) = w(x)                          for every point x      (mass)
+                sum_x phi(x, c) = W(c)                          for every centre c     (total)
+                sum_{x in P_i} phi(x, c) - alpha_i W(c) <= 0    for every group i, c   (fair_upper)
+                sum_{x in P_i} phi(x, c) - beta_i  W(c) >= 0    for every group i, c   (fair_lower)
+                phi >= 0, W >= 0
+
+W(c) is the mass a centre receives; it is a variable with its defining row ``total`` so that
+the fairness rows read like the paper (beta_i W(c) <= W_i(c) <= alpha_i W(c)) and hold
+|P_i| + 1 nonzeros instead of n.
+
+Each formulation names its parts the same way: variables ``phi`` (n, k) and ``W`` (k,);
+constraints ``mass`` (n,), ``total`` (k,), ``fair_upper`` (m, k), ``fair_lower`` (m, k);
+objective ``cost``. To add a constraint, build the model and add to it, for example a
+capacity U on every centre in Pyomo::
+
+    m = build_pyomo(X, centres, groups, alpha, beta)
+    m.capacity = pyo.Constraint(m.C, rule=lambda m, c: m.W[c] <= U)
+    fairopt.solve(m, solver="glpk")
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from fairopt.distances import sq_distances
+from fairopt.lp import LPMatrices, stack_blocks
+from fairopt.problem import GroupStructure, encode_groups
+
+__all__ = ["build_pyomo", "build_cvxpy", "to_matrices"]
+
+
+def _inputs(points, centres, groups, alpha, beta, weights):
+    points = np.asarray(points, dtype=float)
+    centres = np.asarray(centres, dtype=float)
+    n = points.shape[0]
+    g = groups if isinstance(groups, GroupStructure) else encode_groups(groups, n)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (g.n_groups,))
+    beta = np.broadcast_to(np.asarray(beta, dtype=float), (g.n_groups,))
+    return points, centres, g, alpha, beta, w, sq_distances(points, centres)
+
+
+def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None, name: str = "fair_assignment"):
+    """LP (2) as a Pyomo ``ConcreteModel``.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d)
+    centres : ndarray of shape (k, d)
+    groups : labels of shape (n,) or (n, a), or a :class:`fairopt.problem.GroupStructure`
+    alpha, beta : ndarray of shape (m,) or float
+        Upper and lower share of every group in every cluster, groups numbered as in
+        :func:`fairopt.problem.encode_groups`.
+    weights : ndarray of shape (n,), optional
+        Point masses w(x); ones by default.
+
+    Returns
+    -------
+    pyomo.environ.ConcreteModel
+        Sets ``P`` (points), ``C`` (centres), ``G`` (groups); variables ``phi[x, c]``,
+        ``W[c]``; constraints ``mass[x]``, ``total[c]``, ``fair_upper[i, c]``,
+        ``fair_lower[i, c]``; objective ``cost``.
+    """
+    import pyomo.environ as pyo
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights)
+    n, k, m = points.shape[0], centres.shape[0], g.n_groups
+    members = [np.flatnonzero(col).tolist() for col in g.membership.T.toarray().astype(bool)]
+
+    model = pyo.ConcreteModel(name=name)
+    # Sets
+    model.P = pyo.RangeSet(0, n - 1, doc="points x")
+    model.C = pyo.RangeSet(0, k - 1, doc="centres c")
+    model.G = pyo.RangeSet(0, m - 1, doc="groups i")
+    # Parameters
+    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, c: float(D[x, c]), doc="||x - c||^2")
+    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), doc="mass w(x)")
+    model.alpha = pyo.Param(model.G, initialize=lambda _, i: float(alpha[i]), doc="upper share alpha_i")
+    model.beta = pyo.Param(model.G, initialize=lambda _, i: float(beta[i]), doc="lower share beta_i")
+    # Variables
+    model.phi = pyo.Var(model.P, model.C, domain=pyo.NonNegativeReals, doc="mass of x sent to c")
+    model.W = pyo.Var(model.C, domain=pyo.NonNegativeReals, doc="mass received by c")
+    # Constraints
+    model.mass = pyo.Constraint(model.P, rule=lambda m_, x: sum(m_.phi[x, c] for c in m_.C) == m_.w[x])
+    model.total = pyo.Constraint(model.C, rule=lambda m_, c: sum(m_.phi[x, c] for x in m_.P) == m_.W[c])
+    model.fair_upper = pyo.Constraint(
+        model.G, model.C, rule=lambda m_, i, c: sum(m_.phi[x, c] for x in members[i]) - m_.alpha[i] * m_.W[c] <= 0
+    )
+    model.fair_lower = pyo.Constraint(
+        model.G, model.C, rule=lambda m_, i, c: sum(m_.phi[x, c] for x in members[i]) - m_.beta[i] * m_.W[c] >= 0
+    )
+    # Objective: one linear expression over all n*k arcs (much faster than a nested sum).
+    phis = list(model.phi.values())
+    model.cost = pyo.Objective(
+        expr=LinearExpression(constant=0.0, linear_coefs=D.ravel().tolist(), linear_vars=phis),
+        sense=pyo.minimize,
+    )
+    return model
+
+
+def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None):
+    """LP (2) as a ``cvxpy.Problem`` built from vectorised expressions.
+
+    Parameters are those of :func:`build_pyomo`. Constraints come in the order
+    ``mass``, ``total``, ``fair_upper``, ``fair_lower`` (each one vector constraint).
+    """
+    import cvxpy as cp
+
+    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights)
+    n, k = D.shape
+    M = sp.csr_matrix(g.membership.T)  # (m, n)
+    phi = cp.Variable((n, k), nonneg=True, name="phi")
+    W = cp.Variable(k, nonneg=True, name="W")
+    Wi = M @ phi  # W_i(c), shape (m, k)
+    constraints = {
+        "mass": cp.sum(phi, axis=1) == w,
+        "total": cp.sum(phi, axis=0) == W,
+        "fair_upper": Wi - cp.outer(alpha, W) <= 0,
+        "fair_lower": Wi - cp.outer(beta, W) >= 0,
+    }
+    for nm, con in constraints.items():
+        con._fairopt_name = nm
+    return cp.Problem(cp.Minimize(cp.sum(cp.multiply(D, phi))), list(constraints.values()))
+
+
+def to_matrices(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None) -> LPMatrices:
+    """LP (2) as sparse matrices for the direct solver path.
+
+    Columns: ``phi`` (n, k) in row-major order (column x*k + c), then ``W`` (k,).
+    Rows: ``mass`` (n,), ``total`` (k,), ``fair_upper`` (m, k), ``fair_lower`` (m, k).
+    """
+    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights)
+    n, k = D.shape
+    m = g.n_groups
+    Mt = sp.csr_matrix(g.membership.T)  # (m, n)
+    I_k = sp.identity(k, format="csr")
+    zeros = lambda r, c: sp.csr_matrix((r, c))
+    A_mass = sp.hstack([sp.kron(sp.identity(n), np.ones((1, k))), zeros(n, k)])
+    A_total = sp.hstack([sp.kron(np.ones((1, n)), I_k), -I_k])
+    A_wi = sp.kron(Mt, I_k)  # row i*k + c sums phi(x, c) over x in P_i
+    A_up = sp.hstack([A_wi, -sp.kron(sp.csr_matrix(alpha[:, None]), I_k)])
+    A_lo = sp.hstack([A_wi, -sp.kron(sp.csr_matrix(beta[:, None]), I_k)])
+    A, lo, up, rows = stack_blocks(
+        [
+            ("mass", (n,), A_mass, w, w),
+            ("total", (k,), A_total, 0.0, 0.0),
+            ("fair_upper", (m, k), A_up, -np.inf, 0.0),
+            ("fair_lower", (m, k), A_lo, 0.0, np.inf),
+        ]
+    )
+    N = n * k + k
+    return LPMatrices(
+        c=np.concatenate([D.ravel(), np.zeros(k)]),
+        A=A,
+        row_lower=lo,
+        row_upper=up,
+        col_lower=np.zeros(N),
+        col_upper=np.full(N, np.inf),
+        var_blocks={"phi": (n, k), "W": (k,)},
+        row_blocks=rows,
+        name="fair_assignment",
+    )
