@@ -1,0 +1,289 @@
+"""Algorithm 1 of the Relax-and-Merge paper: fair k-means (``FairKMeans``).
+
+Song, Mo, Yang, Ding. "Relax and Merge: A Simple Yet Effective Framework for Solving Fair
+k-Means and k-sparse Wasserstein Barycenter Problems".
+
+    1. S <- an approximate centroid set (candidate centres)
+    2. relax:  phi <- LP (2) with C = S          (every candidate may be a centre)
+    3. move:   W(s) = sum_x phi(x, s);  s <- sum_x phi(x, s) x / W(s)
+    4. merge:  k centres <- weighted k-means (k-means++ then Lloyd) on (S, W)
+    5. phi <- LP (2) with the k merged centres
+    6. round phi to an integral assignment (violation <= 2 for disjoint groups)
+
+The merge costs a factor rho (the k-means approximation), giving (1 + 4 rho + O(eps)) times
+the fair optimum (the paper's Theorem 1).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .assignment import FairAssignment, solve_lp2
+from .exceptions import SolverStatusError, ValidationError
+from .problem import FairProblem, make_fair_problem, validate_n_clusters
+
+__all__ = ["FairKMeans", "FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates"]
+
+
+@dataclass
+class FairClustering:
+    """Everything a fair clustering run produces (shared by Relax-and-Merge and NIPS19)."""
+
+    centres: np.ndarray
+    labels: np.ndarray
+    assignment: sp.csr_matrix
+    fractional_cost: float
+    cost: float
+    violation: float
+    status: str
+    seconds: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def move_candidates(points: np.ndarray, candidates: np.ndarray, phi: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Step 3: weight every candidate by the mass it received and move it to that mass's centroid.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d)
+    candidates : ndarray of shape (s, d)
+    phi : sparse matrix of shape (n, s)
+        Fractional assignment of LP (2) on the candidates.
+
+    Returns
+    -------
+    moved : ndarray of shape (s', d)
+        Centroids of the mass of every candidate with W(s) > 0.
+    W : ndarray of shape (s',)
+        Their weights W(s).
+    """
+    phi = sp.csr_matrix(phi)
+    W = np.asarray(phi.sum(axis=0)).ravel()
+    keep = W > 1e-12 * max(W.max(initial=0.0), 1.0)
+    # s <- sum_x phi(x, s) x / W(s): one sparse product, no loop over candidates.
+    moved = np.asarray(phi.T @ points)[keep] / W[keep, None]
+    return moved, W[keep]
+
+
+def fair_clustering_from_centres(
+    problem: FairProblem,
+    centres: np.ndarray,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    rounding: str = "auto",
+    best_effort: bool = False,
+    verbose: bool = False,
+) -> FairClustering:
+    """Steps 5 and 6: LP (2) on given centres, then rounding to integral labels."""
+    from .metrics import additive_violation, kmeans_cost
+    from .rounding import round_assignment
+
+    t0 = time.perf_counter()
+    fa = solve_lp2(problem, centres, solver=solver, method=method, time_limit=time_limit,
+                   verbose=verbose, require_optimal=not best_effort)
+    t1 = time.perf_counter()
+    if fa.assignment is None:
+        raise SolverStatusError(f"LP (2) on the final centres returned no solution (status {fa.status!r})", fa)
+    labels = round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha, problem.beta,
+                              weights=problem.weights, method=rounding)
+    t2 = time.perf_counter()
+    k = centres.shape[0]
+    cost = kmeans_cost(problem.points, centres, labels, weights=problem.weights)
+    violation = additive_violation(labels, problem.groups.membership, problem.alpha, problem.beta, k=k,
+                                   weights=problem.weights)
+    return FairClustering(
+        centres=centres, labels=labels, assignment=fa.assignment, fractional_cost=float(fa.objective),
+        cost=float(cost), violation=float(violation), status=fa.status,
+        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1}, extra={"assign_info": fa.info},
+    )
+
+
+def relax_and_merge(
+    problem: FairProblem,
+    k: int,
+    rng: np.random.Generator,
+    candidates: str = "kdtree+points",
+    n_candidates: int | None = None,
+    candidate_ratio: float = 1.0,
+    n_init: int = 10,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    rounding: str = "auto",
+    best_effort: bool = False,
+    verbose: bool = False,
+    progress: bool = False,
+) -> FairClustering:
+    """Algorithm 1 on a validated problem; see the module docstring for the steps."""
+    from .candidates import candidate_set
+    from .kmeans import weighted_kmeans
+
+    seconds = {}
+    t = time.perf_counter()
+    S = candidate_set(problem.points, method=candidates, size=n_candidates, ratio=candidate_ratio, random_state=rng)
+    seconds["candidates"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    relax: FairAssignment = solve_lp2(problem, S, solver=solver, method=method, time_limit=time_limit,
+                                      verbose=verbose, progress=progress, require_optimal=not best_effort)
+    seconds["relax_lp"] = time.perf_counter() - t
+    if relax.assignment is None:
+        raise SolverStatusError(f"the relaxed LP (2) returned no solution (status {relax.status!r})", relax)
+
+    t = time.perf_counter()
+    moved, W = move_candidates(problem.points, S, relax.assignment)
+    if moved.shape[0] < k:
+        # Fewer loaded candidates than k: pad with data points so the merge can return k centres.
+        extra = problem.points[rng.choice(problem.n, size=k - moved.shape[0], replace=False)]
+        moved = np.vstack([moved, extra])
+        W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
+    merged = weighted_kmeans(moved, W, k, n_init=n_init, random_state=rng)
+    seconds["merge"] = time.perf_counter() - t
+
+    result = fair_clustering_from_centres(problem, merged.centres, solver=solver, method=method,
+                                          time_limit=time_limit, rounding=rounding, best_effort=best_effort,
+                                          verbose=verbose)
+    result.seconds = {**seconds, **result.seconds}
+    result.seconds["total"] = sum(result.seconds.values())
+    if relax.status != "optimal":
+        result.status = relax.status
+    result.extra.update(
+        relaxed_cost=float(relax.objective) if relax.objective is not None else float("nan"),
+        n_candidates=int(S.shape[0]),
+        n_loaded_candidates=int(np.count_nonzero(W > 1e-9)),
+        merge_cost=float(merged.cost),
+        relax_info=relax.info,
+    )
+    return result
+
+
+class FairKMeans:
+    """Fair k-means by Relax and Merge (Algorithm 1).
+
+    Parameters
+    ----------
+    n_clusters : int
+        k.
+    delta : float in [0, 1), default 0.1
+        Slack of the bounds: beta_i = r_i (1 - delta), alpha_i = r_i / (1 - delta) with r_i the
+        share of group i. Ignored for a bound given explicitly.
+    alpha, beta : float, ndarray of shape (m,) or mapping label -> bound, optional
+        Explicit upper/lower share of every group in every cluster.
+    candidates : {"kdtree+points", "kdtree", "points", "grid"}
+        The approximate centroid set S (see :func:`fairopt.candidates.candidate_set`).
+    n_candidates : int, optional
+        Size of the sampled part of S.
+    candidate_ratio : float in (0, 1]
+        Fraction of S kept (the paper samples 10% to 100%).
+    n_init : int
+        Restarts of the weighted k-means merge.
+    solver : str
+        LP solver ("highs" default; "glpk", "cbc", "gurobi").
+    method : {"auto", "colgen", "direct", "pyomo", "cvxpy"}
+        How LP (2) is solved; "auto" takes the exact column-generation path with HiGHS.
+    time_limit : float, optional
+        Seconds per LP solve.
+    rounding : {"auto", "circulation", "iterative"}
+        "auto": circulation for disjoint groups, iterative LP rounding for overlapping ones.
+    best_effort : bool
+        When True, a non-optimal LP (time limit) still gives labels, and ``status_`` says so;
+        when False (default) it raises :class:`fairopt.SolverStatusError`.
+    random_state : int, Generator or None
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (k, d)
+    labels_ : ndarray of shape (n,)
+        Integral assignment after rounding.
+    assignment_ : scipy.sparse.csr_matrix of shape (n, k)
+        Fractional assignment of LP (2) on the final centres.
+    fractional_cost_ : float
+        LP (2) objective on the final centres.
+    relaxed_cost_ : float
+        LP (2) objective on the candidate set (the relaxation).
+    cost_ : float
+        k-means cost of ``labels_`` to ``cluster_centers_`` (squared distances, weighted).
+    violation_ : float
+        Additive violation of ``labels_`` (0: within the bounds).
+    alpha_, beta_ : ndarray of shape (m,)
+        The bounds used; ``group_labels_`` names the groups in that order.
+    status_ : str
+        "optimal", or the LP status of a best-effort run.
+    seconds_ : dict
+        Seconds per stage (candidates, relax_lp, merge, assign_lp, rounding, total).
+    """
+
+    def __init__(self, n_clusters: int = 8, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
+                 candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
+                 n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
+                 rounding: str = "auto", best_effort: bool = False, random_state: Any = None,
+                 verbose: bool = False, progress: bool = False):
+        self.n_clusters = n_clusters
+        self.delta = delta
+        self.alpha = alpha
+        self.beta = beta
+        self.candidates = candidates
+        self.n_candidates = n_candidates
+        self.candidate_ratio = candidate_ratio
+        self.n_init = n_init
+        self.solver = solver
+        self.method = method
+        self.time_limit = time_limit
+        self.rounding = rounding
+        self.best_effort = best_effort
+        self.random_state = random_state
+        self.verbose = verbose
+        self.progress = progress
+
+    def _validate(self, X, groups, sample_weight):
+        problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
+        k = validate_n_clusters(self.n_clusters, problem.n)
+        if not (isinstance(self.n_init, (int, np.integer)) and self.n_init >= 1):
+            raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
+        if not (np.isscalar(self.candidate_ratio) and 0 < self.candidate_ratio <= 1):
+            raise ValidationError(f"candidate_ratio must be in (0, 1]; got {self.candidate_ratio!r}")
+        if self.rounding not in ("auto", "circulation", "iterative"):
+            raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {self.rounding!r}")
+        if self.rounding == "circulation" and not problem.groups.disjoint:
+            raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
+                                  "use rounding='iterative' or 'auto' for overlapping groups")
+        from .solve import _check_solver
+
+        _check_solver(self.solver, "cvxpy" if self.method == "cvxpy" else "matrices")
+        return problem, k
+
+    def fit(self, X: Any, groups: Any, sample_weight: Any = None) -> "FairKMeans":
+        """Cluster ``X`` (n, d) fairly with respect to ``groups`` ((n,) or (n, a) labels)."""
+        problem, k = self._validate(X, groups, sample_weight)
+        rng = np.random.default_rng(self.random_state)
+        res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
+                              candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
+                              method=self.method, time_limit=self.time_limit, rounding=self.rounding,
+                              best_effort=self.best_effort, verbose=self.verbose, progress=self.progress)
+        self._store(res, problem)
+        self.relaxed_cost_ = res.extra["relaxed_cost"]
+        self.n_candidates_ = res.extra["n_candidates"]
+        return self
+
+    def _store(self, res: FairClustering, problem: FairProblem) -> None:
+        self.cluster_centers_ = res.centres
+        self.labels_ = res.labels
+        self.assignment_ = res.assignment
+        self.fractional_cost_ = res.fractional_cost
+        self.cost_ = res.cost
+        self.violation_ = res.violation
+        self.status_ = res.status
+        self.seconds_ = res.seconds
+        self.alpha_ = problem.alpha
+        self.beta_ = problem.beta
+        self.group_labels_ = list(problem.groups.labels)
+        self.n_features_in_ = problem.points.shape[1]
+        self.result_ = res
+
+    def fit_predict(self, X: Any, groups: Any, sample_weight: Any = None) -> np.ndarray:
+        return self.fit(X, groups, sample_weight).labels_
