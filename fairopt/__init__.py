@@ -34,8 +34,12 @@ _LAZY = {
     "StrictlyFairKMeans": ("fairopt.fairlets", "StrictlyFairKMeans"),
     "SparseBarycenter": ("fairopt.barycenter", "SparseBarycenter"),
     "BalancedKMeans": ("fairopt.ballot", "BalancedKMeans"),
+    "weighted_kmeans": ("fairopt.kmeans", "weighted_kmeans"),
+    "candidate_set": ("fairopt.candidates", "candidate_set"),
+    "additive_violation": ("fairopt.metrics", "additive_violation"),
+    "balance": ("fairopt.metrics", "balance"),
 }
-_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "fairlets", "ballot", "barycenter", "relax_merge"}
+_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge"}
 
 __all__ = [
     "FairoptError", "InfeasibleBoundsError", "ResourceLimitError", "SolverLicenseError",

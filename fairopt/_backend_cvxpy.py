@@ -26,6 +26,42 @@ def _dual(constraint) -> np.ndarray | None:
     return -y
 
 
+def _max_violation(problem) -> float:
+    """Largest constraint violation at the variables' current values (inf when unset)."""
+    if any(v.value is None for v in problem.variables()):
+        return np.inf
+    worst = 0.0
+    for con in problem.constraints:
+        viol = con.violation()
+        if viol is None:
+            return np.inf
+        worst = max(worst, float(np.max(np.asarray(viol), initial=0.0)))
+    return worst
+
+
+def _gurobi_size_error(problem):
+    """A licence error when CVXPY's generic Gurobi failure is the pip licence's size limit.
+
+    CVXPY swallows gurobipy's error 10010 and raises a bare "Solver 'GUROBI' failed"; the
+    size of the problem and a probe of the licence tell whether that was the cause.
+    """
+    from .solve import SolverLicenseError, gurobi_size_limit
+
+    limit = gurobi_size_limit()
+    if limit is None:
+        return None
+    sm = problem.size_metrics
+    n_vars = int(sm.num_scalar_variables)
+    n_rows = int(sm.num_scalar_eq_constr + sm.num_scalar_leq_constr)
+    if n_vars <= limit and n_rows <= limit:
+        return None
+    return SolverLicenseError(
+        f"Gurobi refused the model: the pip licence is limited to {limit} variables and {limit} constraints "
+        f"and this problem has {n_vars} variables and {n_rows} constraint rows. Use solver='highs', a smaller "
+        "instance, or install a full Gurobi licence."
+    )
+
+
 def solve_cvxpy(problem, solver, time_limit, threads, options, verbose) -> SolveResult:
     import cvxpy as cp
 
@@ -44,11 +80,17 @@ def solve_cvxpy(problem, solver, time_limit, threads, options, verbose) -> Solve
         key = {"highs": "threads", "gurobi": "Threads"}.get(solver)
         if key:
             opts[key] = int(threads)
+    if solver == "highs" and not verbose:
+        from ._backend_matrix import quiet_highs_banner
+
+        quiet_highs_banner()
     t0 = time.perf_counter()
     try:
         problem.solve(solver=name, verbose=verbose, **opts)
     except cp.error.SolverError as exc:
         err = _license_error(exc) if solver == "gurobi" else None
+        if err is None and solver == "gurobi":
+            err = _gurobi_size_error(problem)
         if err is not None:
             raise err from None
         return SolveResult("error", None, {}, {}, time.perf_counter() - t0, solver, str(exc))
@@ -66,10 +108,15 @@ def solve_cvxpy(problem, solver, time_limit, threads, options, verbose) -> Solve
         cp.OPTIMAL_INACCURATE: "inaccurate",
         cp.INFEASIBLE_INACCURATE: "infeasible",
         cp.UNBOUNDED_INACCURATE: "unbounded",
+        getattr(cp, "INFEASIBLE_OR_UNBOUNDED", "infeasible_or_unbounded"): "infeasible_or_unbounded",
         getattr(cp, "USER_LIMIT", "user_limit"): "time_limit",
     }
     status = table.get(st, "error")
     values, duals, obj = {}, {}, None
+    if status == "time_limit" and _max_violation(problem) > 1e-6:
+        # A solve stopped by a limit may leave an infeasible iterate (an interior point, or a
+        # simplex basis in phase 1): only a point that satisfies the problem is reported.
+        return SolveResult(status, None, {}, {}, seconds, solver, str(st))
     if st in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE, getattr(cp, "USER_LIMIT", "user_limit")):
         for v in problem.variables():
             if v.value is not None:

@@ -8,6 +8,8 @@ import numpy as np
 from .solve import SolveResult, _license_error
 
 _FACTORY = {"highs": "appsi_highs", "glpk": "glpk", "cbc": "cbc", "gurobi": "gurobi_direct"}
+# Statuses under which a solver may hand back a feasible, not necessarily optimal, point.
+_WITH_SOLUTION = ("optimal", "time_limit", "iteration_limit", "interrupted")
 
 
 def component_array(comp, getter) -> np.ndarray | dict | float:
@@ -66,6 +68,38 @@ def solve_pyomo(model, solver, time_limit, threads, options, verbose) -> SolveRe
     if not hasattr(model, "dual"):
         model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
         added_suffix = True
+    try:
+        return _run(model, opt, solver, opts, verbose, time_limit)
+    finally:
+        if added_suffix:
+            model.del_component(model.dual)
+
+
+def _max_violation(model) -> float:
+    """Largest violation of a constraint or variable bound at the loaded values (inf if a body is unset)."""
+    import pyomo.environ as pyo
+
+    worst = 0.0
+    for var in model.component_data_objects(pyo.Var, active=True):
+        if var.value is None:  # not seen by the solver; a constraint using it is caught below
+            continue
+        lb, ub = var.lb, var.ub
+        worst = max(worst, 0.0 if lb is None else lb - var.value, 0.0 if ub is None else var.value - ub)
+    for con in model.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(con.body, exception=False)
+        if body is None:
+            return np.inf
+        lb, ub = pyo.value(con.lower), pyo.value(con.upper)
+        scale = 1.0 + abs(body)
+        worst = max(worst, 0.0 if lb is None else (lb - body) / scale, 0.0 if ub is None else (body - ub) / scale)
+    return worst
+
+
+def _run(model, opt, solver, opts, verbose, time_limit) -> SolveResult:
+    import logging
+
+    import pyomo.environ as pyo
+
     t0 = time.perf_counter()
     try:
         kwargs = dict(tee=verbose, load_solutions=False)
@@ -81,22 +115,38 @@ def solve_pyomo(model, solver, time_limit, threads, options, verbose) -> SolveRe
     finally:
         seconds = time.perf_counter() - t0
     status, raw = _status(results)
+    if solver == "cbc" and status == "iteration_limit" and time_limit is not None and "maxIterations" not in opts:
+        # CLP reports a time limit as "stopped on iterations or time"; with only a time limit set,
+        # it was the time.
+        status = "time_limit"
     values, duals, obj = {}, {}, None
-    if status in ("optimal", "time_limit") and len(getattr(results, "solution", [])) > 0 or (
-        status == "optimal" and solver == "highs"
-    ):
+    has_solution = len(getattr(results, "solution", [])) > 0
+    if status in _WITH_SOLUTION and (has_solution or solver == "highs"):
+        pyomo_log = logging.getLogger("pyomo.core")
+        level = pyomo_log.level
+        pyomo_log.setLevel(logging.ERROR)  # "loading a SolverResults object with an 'aborted' status"
         try:
             model.solutions.load_from(results)
         except Exception:
-            if solver == "highs":
-                opt.load_vars()
-            else:
+            if solver != "highs":
                 raise
+            try:
+                opt.load_vars()
+            except Exception:
+                if status == "optimal":
+                    raise
+                return SolveResult(status, None, {}, {}, seconds, solver, raw)  # no point to report
+        finally:
+            pyomo_log.setLevel(level)
+        # A solve stopped by a limit may leave an infeasible iterate (HiGHS' simplex mid-phase 1):
+        # only a point that satisfies the model is reported.
+        if status != "optimal" and _max_violation(model) > 1e-6:
+            return SolveResult(status, None, {}, {}, seconds, solver, raw)
         if solver == "highs" and status == "optimal":
             try:
                 for c, val in opt.get_duals().items():
                     model.dual[c] = val
-            except Exception:
+            except Exception:  # no dual solution from HiGHS: duals come back as NaN
                 pass
         for var in model.component_objects(pyo.Var, active=True):
             values[var.local_name] = component_array(var, lambda v: np.nan if v.value is None else float(v.value))
@@ -106,6 +156,4 @@ def solve_pyomo(model, solver, time_limit, threads, options, verbose) -> SolveRe
         if status == "optimal":
             for con in model.component_objects(pyo.Constraint, active=True):
                 duals[con.local_name] = component_array(con, lambda c: float(model.dual.get(c, np.nan)))
-    if added_suffix:
-        model.del_component(model.dual)
     return SolveResult(status, obj, values, duals, seconds, solver, raw)

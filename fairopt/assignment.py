@@ -63,12 +63,19 @@ def solve_lp2(
     require_optimal: bool = True,
 ) -> FairAssignment:
     """Solve LP (2) for a validated problem (inner function: inputs are trusted)."""
-    from . import solve as _solve
+    # ``fairopt.solve`` is shadowed by the function of the same name in the package namespace,
+    # so import the function from its module rather than the module from the package.
+    from .solve import solve as _solve_model
 
     t0 = time.perf_counter()
     if method == "auto":
-        method = "colgen" if solver == "highs" and _has_colgen() else "direct"
+        method = "colgen" if str(solver).lower() == "highs" and _has_colgen() else "direct"
     if method == "colgen":
+        if not _has_colgen():
+            raise ValidationError(
+                "method='colgen' needs fairopt.fast_assignment, which this installation lacks; "
+                "use method='direct' (or 'auto')"
+            )
         from .fast_assignment import solve_colgen
 
         res = solve_colgen(
@@ -89,7 +96,7 @@ def solve_lp2(
             model = lp2.build_cvxpy(*args)
         else:
             raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
-        res = _solve.solve(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose)
+        res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose)
         status, objective, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
         phi = None
         if "phi" in res.values:

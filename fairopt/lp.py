@@ -68,13 +68,22 @@ class LPMatrices:
             start += size
         return out
 
+    # Without named blocks, all columns form one block ``x`` and all rows one block ``row``.
+    @property
+    def _vblocks(self) -> dict:
+        return self.var_blocks or {"x": (self.n_vars,)}
+
+    @property
+    def _rblocks(self) -> dict:
+        return self.row_blocks or {"row": (self.n_rows,)}
+
     def split_vars(self, x: np.ndarray) -> dict:
         """Split a primal vector of shape (N,) into arrays shaped like the variable blocks."""
-        return self._split(x, self.var_blocks)
+        return self._split(x, self._vblocks)
 
     def split_rows(self, y: np.ndarray) -> dict:
         """Split a row vector of shape (M,) (duals, activities) into the row blocks."""
-        return self._split(y, self.row_blocks)
+        return self._split(y, self._rblocks)
 
     @staticmethod
     def _names(blocks: dict) -> list:
@@ -89,11 +98,43 @@ class LPMatrices:
 
     def var_names(self) -> list:
         """Readable column names, e.g. ``phi(3,1)``, in column order."""
-        return self._names(self.var_blocks)
+        return self._names(self._vblocks)
 
     def row_names(self) -> list:
         """Readable row names, e.g. ``fair_upper(2,0)``, in row order."""
-        return self._names(self.row_blocks)
+        return self._names(self._rblocks)
+
+    def validate(self) -> "LPMatrices":
+        """Check shapes, blocks and values; raise :class:`~fairopt.exceptions.ValidationError`.
+
+        Solvers react badly to inconsistent input (HiGHS silently drops a model with a NaN and
+        reports the empty model optimal), so :func:`fairopt.solve` calls this first.
+        """
+        from .exceptions import ValidationError
+
+        M, N = self.A.shape
+        for nm, arr, size in (("c", self.c, N), ("row_lower", self.row_lower, M), ("row_upper", self.row_upper, M),
+                              ("col_lower", self.col_lower, N), ("col_upper", self.col_upper, N)):
+            if np.shape(arr) != (size,):
+                raise ValidationError(f"LPMatrices {self.name!r}: {nm} must have shape ({size},) to match A {self.A.shape}; got {np.shape(arr)}")
+            if np.isnan(arr).any():
+                raise ValidationError(f"LPMatrices {self.name!r}: {nm} contains NaN")
+        if not np.all(np.isfinite(self.c)) or not np.isfinite(self.offset):
+            raise ValidationError(f"LPMatrices {self.name!r}: the objective c (or offset) contains inf")
+        data = sp.csr_matrix(self.A).data
+        if not np.all(np.isfinite(data)):
+            raise ValidationError(f"LPMatrices {self.name!r}: A contains NaN or inf")
+        for kind, lo, up in (("row", self.row_lower, self.row_upper), ("col", self.col_lower, self.col_upper)):
+            bad = np.flatnonzero(lo > up)
+            if bad.size:
+                raise ValidationError(
+                    f"LPMatrices {self.name!r}: {kind}_lower > {kind}_upper at {kind} {bad[0]} ({lo[bad[0]]} > {up[bad[0]]})"
+                )
+        for nm, blocks, size in (("var_blocks", self.var_blocks, N), ("row_blocks", self.row_blocks, M)):
+            total = sum(int(np.prod(shape)) for shape in blocks.values())
+            if blocks and total != size:
+                raise ValidationError(f"LPMatrices {self.name!r}: {nm} cover {total} entries but there are {size}")
+        return self
 
     def check(self, x: np.ndarray, tol: float = 1e-7) -> float:
         """Largest violation of a row or column bound by ``x`` (0 when feasible)."""

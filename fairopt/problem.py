@@ -147,7 +147,10 @@ def validate_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     """Return non-negative finite weights of shape (n,), ones when ``weights`` is None."""
     if weights is None:
         return np.ones(n)
-    w = np.asarray(weights, dtype=np.float64)
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be a numeric array of shape ({n},); got {type(weights).__name__}: {exc}") from None
     if w.shape != (n,):
         raise ValidationError(f"{name} must have shape ({n},) to match the points; got shape {w.shape}")
     if not np.all(np.isfinite(w)):
@@ -214,7 +217,10 @@ def encode_groups(groups: Any, n: int, names: Sequence[str] | None = None, name:
         if groups.n_points != n:
             raise ValidationError(f"{name} covers {groups.n_points} points but there are {n}")
         return groups
-    arr = np.asarray(groups)
+    try:
+        arr = np.asarray(groups)
+    except ValueError as exc:  # ragged nested lists
+        raise ValidationError(f"{name} must be a label array of shape ({n},) or ({n}, a); got ragged input: {exc}") from None
     if arr.dtype == object and arr.ndim >= 1:
         for v in arr.ravel()[: min(arr.size, 1000)]:
             try:
@@ -267,20 +273,38 @@ def bounds_from_delta(ratios: np.ndarray, delta: float) -> tuple[np.ndarray, np.
 def _as_group_array(value: Any, groups: GroupStructure, name: str) -> np.ndarray:
     if isinstance(value, Mapping):
         out = np.full(groups.n_groups, np.nan)
-        index = {}
-        for i, (lab, val) in enumerate(zip(groups.labels, groups.values)):
-            index.setdefault(lab, i)
-            index.setdefault(val, i)
-            index.setdefault(str(val), i)
+        index, ambiguous = {}, set()
+        for i, lab in enumerate(groups.labels):
+            index[lab] = i
+        for i, val in enumerate(groups.values):
+            # A raw value names a group only when one attribute has it: with two 0/1 columns
+            # the key 0 could mean "0=0" or "1=0", and the label must be used instead.
+            for key in {val, str(val)}:
+                if key in index and index[key] != i and key not in groups.labels:
+                    ambiguous.add(key)
+                index.setdefault(key, i)
         for key, v in value.items():
+            if key in ambiguous:
+                raise ValidationError(
+                    f"{name} key {key!r} matches groups of several attributes; use the group labels {groups.labels}"
+                )
             if key not in index:
                 raise ValidationError(f"{name} names an unknown group {key!r}; groups are {groups.labels}")
-            out[index[key]] = v
+            try:
+                out[index[key]] = float(v)
+            except (TypeError, ValueError):
+                raise ValidationError(f"{name} for group {key!r} must be a number; got {v!r}") from None
         if np.isnan(out).any():
             missing = [groups.labels[i] for i in np.flatnonzero(np.isnan(out))]
             raise ValidationError(f"{name} gives no bound for group(s) {missing}")
         return out
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"{name} must be a number, a mapping from group label to bound, or an array of shape "
+            f"({groups.n_groups},); got {value!r}"
+        ) from None
     if arr.ndim == 0:
         return np.full(groups.n_groups, float(arr))
     if arr.shape != (groups.n_groups,):
@@ -305,7 +329,12 @@ def resolve_bounds(
     """
     shares = groups.group_weights(weights) / weights.sum()
     if delta is not None:
-        if isinstance(delta, bool) or not np.isscalar(delta) or not np.isfinite(delta) or not (0.0 <= float(delta) < 1.0):
+        if (
+            isinstance(delta, bool)
+            or not isinstance(delta, (int, float, np.integer, np.floating))
+            or not np.isfinite(delta)
+            or not (0.0 <= float(delta) < 1.0)
+        ):
             raise ValidationError(f"delta must be a number in [0, 1); got {delta!r}")
     if alpha is None and beta is None and delta is None:
         delta = 0.1
@@ -334,8 +363,12 @@ def check_bounds_feasible(groups: GroupStructure, weights: np.ndarray, alpha: np
     """
     shares = groups.group_weights(weights) / weights.sum()
     for i in range(groups.n_groups):
-        if shares[i] <= 0:
-            raise InfeasibleBoundsError(f"group {groups.labels[i]!r} has no weight: every point of it has weight 0", group=groups.labels[i])
+        if shares[i] <= 0 and beta[i] > tol:
+            raise InfeasibleBoundsError(
+                f"group {groups.labels[i]!r} has no weight (every point of it has weight 0) but beta asks at least "
+                f"{100 * beta[i]:.1f}% in every cluster; set its beta to 0",
+                group=groups.labels[i],
+            )
         if beta[i] > shares[i] + tol:
             raise InfeasibleBoundsError(
                 f"group {groups.labels[i]!r} is {100 * shares[i]:.1f}% of the data but beta asks at least "

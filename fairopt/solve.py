@@ -52,9 +52,11 @@ class SolveResult:
     ----------
     status : str
         ``"optimal"``, ``"infeasible"``, ``"unbounded"``, ``"infeasible_or_unbounded"``,
-        ``"time_limit"``, ``"iteration_limit"``, ``"interrupted"`` or ``"error"``.
+        ``"time_limit"``, ``"iteration_limit"``, ``"interrupted"``, ``"inaccurate"`` (CVXPY's
+        optimal_inaccurate) or ``"error"``.
     objective : float or None
-        Optimal objective (None when no solution is available).
+        Objective of the returned point: the optimum when ``status == "optimal"``, the best
+        point found under a limit, None when no feasible point is available.
     values : dict of str -> ndarray
         Primal values by variable name, shaped like the variable (Pyomo variables with
         non-integer indices come as dicts index -> value).
@@ -114,12 +116,45 @@ def _check_solver(solver: str, kind: str) -> str:
 
 def _license_error(exc: BaseException) -> SolverLicenseError | None:
     text = str(exc)
-    if "10010" in text or "size-limited" in text.lower() or "license" in text.lower():
+    low = text.lower()
+    if "10010" in text or "size-limited" in low:
         return SolverLicenseError(
             "Gurobi refused the model: the pip licence is limited to 2000 variables and 2000 "
             f"constraints ({text.strip()}). Use solver='highs', a smaller instance, or install a full Gurobi licence."
         )
+    if "license" in low or "licence" in low:
+        return SolverLicenseError(f"Gurobi has no usable licence ({text.strip()}); use solver='highs' or set up a Gurobi licence")
     return None
+
+
+_GUROBI_LIMIT: list = []
+
+
+def gurobi_size_limit() -> int | None:
+    """2000 when the installed Gurobi licence is the size-limited pip one, else None (cached).
+
+    Probed once by optimising an empty model with 2001 variables, which a size-limited
+    licence refuses with error 10010.
+    """
+    if not _GUROBI_LIMIT:
+        limit = None
+        try:
+            import gurobipy as gp
+
+            with gp.Env(empty=True) as env:
+                env.setParam("OutputFlag", 0)
+                env.start()
+                with gp.Model(env=env) as m:
+                    m.addMVar(2001)
+                    try:
+                        m.optimize()
+                    except gp.GurobiError as exc:
+                        if _license_error(exc) is not None:
+                            limit = 2000
+        except Exception:  # no gurobipy, or no licence at all: not a size limit
+            limit = None
+        _GUROBI_LIMIT.append(limit)
+    return _GUROBI_LIMIT[0]
 
 
 def _finish(result: SolveResult, require_optimal: bool) -> SolveResult:
@@ -169,15 +204,18 @@ def solve(
     SolveResult
         Never reports ``"optimal"`` unless the solver proved optimality.
     """
-    if time_limit is not None and (not np.isscalar(time_limit) or not time_limit > 0):
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)) or not time_limit > 0
+    ):
         raise ValidationError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
-    if threads is not None and (not isinstance(threads, (int, np.integer)) or threads < 1):
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
         raise ValidationError(f"threads must be a positive integer; got {threads!r}")
     options = dict(options or {})
     if isinstance(model, LPMatrices):
         from . import _backend_matrix as backend
 
         name = _check_solver(solver, "matrices")
+        model.validate()
         res = backend.solve_matrices(model, name, time_limit, threads, options, verbose)
     elif _is_cvxpy(model):
         from . import _backend_cvxpy as backend
@@ -234,7 +272,7 @@ def export(model: Any, path: str | os.PathLike, overwrite: bool = False) -> str:
     if not os.path.isdir(folder):
         raise ValidationError(f"the folder of {path!r} does not exist")
     # Write to a temporary file in the same folder, then rename: the file is whole or absent.
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder, prefix=".fairopt-")
+    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder, prefix=".fairopt-partial-")
     os.close(fd)
     try:
         if isinstance(model, LPMatrices):
@@ -242,8 +280,12 @@ def export(model: Any, path: str | os.PathLike, overwrite: bool = False) -> str:
 
             write_matrices(model, tmp)
         elif _is_pyomo(model):
-            fmt = "lp" if ext == ".lp" else "mps"
+            from pyomo.opt import ProblemFormat
+
+            fmt = ProblemFormat.cpxlp if ext == ".lp" else ProblemFormat.mps
             model.write(tmp, format=fmt, io_options={"symbolic_solver_labels": True})
+            if ext == ".mps":
+                _drop_min_objsense(tmp)
         elif _is_cvxpy(model):
             raise ValidationError(
                 "export() writes Pyomo models and LPMatrices; for a CVXPY problem build the same LP with "
@@ -257,6 +299,33 @@ def export(model: Any, path: str | os.PathLike, overwrite: bool = False) -> str:
             os.unlink(tmp)
         raise
     return path
+
+
+def _drop_min_objsense(path: str) -> None:
+    """Remove Pyomo's ``OBJSENSE MIN`` section from an MPS file.
+
+    OBJSENSE is an extension of MPS that GLPK (``glpsol --freemps``) and older readers refuse;
+    minimisation is the MPS default, so leaving it out changes nothing. A maximisation keeps it.
+    """
+    with open(path) as src:
+        head = [src.readline() for _ in range(12)]
+    keys = [line.strip().upper() for line in head]
+    if "OBJSENSE" not in keys:
+        return
+    i = keys.index("OBJSENSE")
+    if i + 1 >= len(keys) or keys[i + 1] not in ("MIN", "MINIMIZE", "MINIMISE"):
+        return
+    fd, tmp = tempfile.mkstemp(suffix=".mps", dir=os.path.dirname(path), prefix=".fairopt-partial-")
+    try:
+        with os.fdopen(fd, "w") as dst, open(path) as src:
+            for j, line in enumerate(src):
+                if j not in (i, i + 1):
+                    dst.write(line)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def timer() -> float:
