@@ -279,7 +279,7 @@ def main(argv=None) -> int:
         os.environ["FAIROPT_QUIET"] = "1"
     try:
         return int(args.func(args) or 0)
-    except (FairoptError, FileNotFoundError, FileExistsError, ValueError) as exc:
+    except (FairoptError, FileNotFoundError, FileExistsError, ValueError, ImportError) as exc:
         print(f"fairopt {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

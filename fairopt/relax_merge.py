@@ -78,6 +78,7 @@ def fair_clustering_from_centres(
     rounding: str = "auto",
     best_effort: bool = False,
     verbose: bool = False,
+    flow_solver: str = "auto",
 ) -> FairClustering:
     """Steps 5 and 6: LP (2) on given centres, then rounding to integral labels."""
     from .metrics import additive_violation, kmeans_cost
@@ -90,7 +91,7 @@ def fair_clustering_from_centres(
     if fa.assignment is None:
         raise SolverStatusError(f"LP (2) on the final centres returned no solution (status {fa.status!r})", fa)
     labels = round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha, problem.beta,
-                              weights=problem.weights, method=rounding)
+                              weights=problem.weights, method=rounding, flow_solver=flow_solver)
     t2 = time.perf_counter()
     k = centres.shape[0]
     cost = kmeans_cost(problem.points, centres, labels, weights=problem.weights)
@@ -118,6 +119,7 @@ def relax_and_merge(
     best_effort: bool = False,
     verbose: bool = False,
     progress: bool = False,
+    flow_solver: str = "auto",
 ) -> FairClustering:
     """Algorithm 1 on a validated problem; see the module docstring for the steps."""
     from .candidates import candidate_set
@@ -147,7 +149,7 @@ def relax_and_merge(
 
     result = fair_clustering_from_centres(problem, merged.centres, solver=solver, method=method,
                                           time_limit=time_limit, rounding=rounding, best_effort=best_effort,
-                                          verbose=verbose)
+                                          verbose=verbose, flow_solver=flow_solver)
     result.seconds = {**seconds, **result.seconds}
     result.seconds["total"] = sum(result.seconds.values())
     if relax.status != "optimal":
@@ -190,6 +192,8 @@ class FairKMeans:
         Seconds per LP solve.
     rounding : {"auto", "circulation", "iterative"}
         "auto": circulation for disjoint groups, iterative LP rounding for overlapping ones.
+    flow_solver : {"auto", "ortools", "highs", "networkx"}
+        Min-cost flow solver of the circulation ("auto": OR-Tools when installed, else HiGHS).
     best_effort : bool
         When True, a non-optimal LP (time limit) still gives labels, and ``status_`` says so;
         when False (default) it raises :class:`fairopt.SolverStatusError`.
@@ -221,8 +225,8 @@ class FairKMeans:
     def __init__(self, n_clusters: int = 8, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
                  candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
                  n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
-                 rounding: str = "auto", best_effort: bool = False, random_state: Any = None,
-                 verbose: bool = False, progress: bool = False):
+                 rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,
+                 random_state: Any = None, verbose: bool = False, progress: bool = False):
         self.n_clusters = n_clusters
         self.delta = delta
         self.alpha = alpha
@@ -235,6 +239,7 @@ class FairKMeans:
         self.method = method
         self.time_limit = time_limit
         self.rounding = rounding
+        self.flow_solver = flow_solver
         self.best_effort = best_effort
         self.random_state = random_state
         self.verbose = verbose
@@ -249,6 +254,8 @@ class FairKMeans:
             raise ValidationError(f"candidate_ratio must be in (0, 1]; got {self.candidate_ratio!r}")
         if self.rounding not in ("auto", "circulation", "iterative"):
             raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {self.rounding!r}")
+        if self.flow_solver not in ("auto", "ortools", "highs", "networkx"):
+            raise ValidationError(f"flow_solver must be 'auto', 'ortools', 'highs' or 'networkx'; got {self.flow_solver!r}")
         if self.rounding == "circulation" and not problem.groups.disjoint:
             raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
                                   "use rounding='iterative' or 'auto' for overlapping groups")
@@ -264,7 +271,8 @@ class FairKMeans:
         res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
                               candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                               method=self.method, time_limit=self.time_limit, rounding=self.rounding,
-                              best_effort=self.best_effort, verbose=self.verbose, progress=self.progress)
+                              best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
+                              flow_solver=self.flow_solver)
         self._store(res, problem)
         self.relaxed_cost_ = res.extra["relaxed_cost"]
         self.n_candidates_ = res.extra["n_candidates"]
