@@ -1,0 +1,190 @@
+"""The papers' baselines, for comparison with Relax and Merge.
+
+* :func:`nips19` -- fair k-means by vanilla k-means centres, LP (2) on them and the same rounding
+  (Bera, Chakrabarty, Flores, Negahbani 2019), the baseline of :class:`fairopt.FairKMeans`.
+* :func:`orl21` -- strictly fair k-means by matching to a pivot group (Bohm, Fazzone, Leonardi,
+  Menghini, Schwiegelshohn 2021), the baseline of Algorithm 2 (:class:`fairopt.StrictlyFairKMeans`).
+* :func:`ijcai24` -- k-sparse Wasserstein barycenter by k-means on the union of the supports and
+  LP (16) on the k centres (Yang and Ding 2024), the baseline of
+  :class:`fairopt.SparseBarycenter`.
+
+Every baseline validates its input like the estimator it is compared with and returns a small
+frozen result.
+
+References
+----------
+M. Bohm, A. Fazzone, S. Leonardi, C. Menghini, C. Schwiegelshohn. Algorithms for fair
+k-clustering with multiple protected attributes. Operations Research Letters 49(5), 2021 ("ORL21").
+Q. Yang, H. Ding. Approximate algorithms for k-sparse Wasserstein barycenter with outliers.
+IJCAI 2024 ("IJCAI24").
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .exceptions import ValidationError
+from .problem import validate_n_clusters
+
+__all__ = ["BaselineClustering", "BaselineBarycenter", "nips19", "orl21", "ijcai24"]
+
+
+@dataclass(frozen=True)
+class BaselineClustering:
+    """A baseline's clustering: ``labels`` (n,), ``centres`` (k, d), k-means ``cost``, ``seconds``."""
+
+    labels: np.ndarray
+    centres: np.ndarray
+    cost: float
+    seconds: float
+    info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BaselineBarycenter:
+    """A baseline's barycenter: ``support`` (k, d), ``weights`` (k,), ``cost`` (sum_i W_2^2), ``plans``."""
+
+    support: np.ndarray
+    weights: np.ndarray
+    cost: float
+    plans: list
+    seconds: float
+    info: dict = field(default_factory=dict)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValidationError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
+          random_state: int | np.random.Generator | None = None) -> BaselineClustering:
+    """Strictly fair k-means by matching every group to a k-means-clustered pivot group (ORL21).
+
+    For every pivot group j: k-means on P_j; a min-cost perfect matching P_j -> P_i (squared
+    distances) for every other group i; a matched point takes its pivot point's label. The
+    pivot with the lowest k-means cost of the resulting labels (centres = cluster centroids) is
+    kept. Every cluster holds equally many points of every group.
+
+    Parameters
+    ----------
+    points : array-like of shape (n, d)
+    groups : array-like of shape (n,)
+        Disjoint groups of equal size.
+    n_clusters : int
+        k <= the group size.
+    n_init : int
+        Restarts of the k-means on each pivot group.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    BaselineClustering
+        ``info``: ``pivot`` (the pivot group's label) and ``pivot_costs`` (m,).
+    """
+    from .fairlets import centroids_and_cost, pairwise_matchings, validate_strict_groups
+    from .kmeans import weighted_kmeans
+
+    t0 = time.perf_counter()
+    X, g, index = validate_strict_groups(points, groups, who="orl21")
+    k = validate_n_clusters(n_clusters, index[0].size, name="n_clusters")
+    n_init = _positive_int(n_init, "n_init")
+    rng = np.random.default_rng(random_state)
+    match, _ = pairwise_matchings(X, index)
+    best, costs = None, []
+    for j in range(len(index)):
+        km = weighted_kmeans(X[index[j]], None, k, n_init=n_init, random_state=rng)
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        labels[match[j]] = km.labels[None, :]  # match[j, i, a] takes the label of pivot point a
+        centres, cost = centroids_and_cost(X, labels, km.centres)
+        costs.append(cost)
+        if best is None or cost < best[2]:
+            best = (labels, centres, cost, j)
+    labels, centres, cost, j = best
+    return BaselineClustering(labels, centres, cost, time.perf_counter() - t0,
+                              info={"pivot": g.values[j], "pivot_costs": np.asarray(costs)})
+
+
+def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "highs", method: str = "direct",
+            time_limit: float | None = None,
+            random_state: int | np.random.Generator | None = None) -> BaselineBarycenter:
+    """k-sparse Wasserstein barycenter by k-means on the union of the supports (IJCAI24).
+
+    Weighted k-means (weights mu_i(x)) on the union of the supports gives k points; the
+    barycenter is LP (16) on them.
+
+    Parameters
+    ----------
+    measures : list of (points (n_i, d), weights (n_i,)) pairs
+        Weights summing to 1.
+    n_support : int
+        k.
+    n_init : int
+        Restarts of the k-means.
+    solver, method, time_limit :
+        As in :func:`fairopt.barycenter.fixed_support_barycenter`.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    BaselineBarycenter
+    """
+    from .barycenter import _check_solver_method, solve_lp16, validate_measures
+    from .kmeans import weighted_kmeans
+
+    t0 = time.perf_counter()
+    meas = validate_measures(measures)
+    union = np.vstack([X for X, _ in meas])
+    mass = np.concatenate([w for _, w in meas])
+    k = validate_n_clusters(n_support, union.shape[0], name="n_support")
+    n_init = _positive_int(n_init, "n_init")
+    _check_solver_method(solver, method)
+    rng = np.random.default_rng(random_state)
+    km = weighted_kmeans(union, mass, k, n_init=n_init, random_state=rng)
+    res = solve_lp16(meas, km.centres, solver=solver, method=method, time_limit=time_limit)
+    return BaselineBarycenter(res.support, res.weights, res.cost, res.plans, time.perf_counter() - t0,
+                              info={"kmeans_cost": km.cost})
+
+
+def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, solver="highs", method="auto",
+           n_init=10, time_limit=None, rounding="auto", best_effort=False, random_state=None):
+    """The NIPS19 baseline (Bera, Chakrabarty, Flores, Negahbani 2019, "Fair algorithms for clustering").
+
+    Vanilla (unfair) weighted k-means centres on the data, then LP (2) on those centres, then
+    the same rounding as Relax and Merge, so the two differ only in how the centres are chosen.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    groups : labels of shape (n,) or (n, a)
+    k : int
+    delta, alpha, beta : fairness bounds as in :class:`fairopt.FairKMeans`
+
+    Returns
+    -------
+    fairopt.relax_merge.FairClustering
+        ``centres``, ``labels``, ``assignment``, ``fractional_cost``, ``cost``, ``violation``,
+        ``seconds`` (kmeans, assign_lp, rounding, total).
+    """
+    import time
+
+    from .kmeans import weighted_kmeans
+    from .problem import make_fair_problem, validate_n_clusters
+    from .relax_merge import fair_clustering_from_centres
+
+    problem = make_fair_problem(X, groups, weights=sample_weight, delta=delta, alpha=alpha, beta=beta)
+    k = validate_n_clusters(k, problem.n, name="k")
+    rng = np.random.default_rng(random_state)
+    t = time.perf_counter()
+    km = weighted_kmeans(problem.points, problem.weights, k, n_init=n_init, random_state=rng)
+    t_km = time.perf_counter() - t
+    res = fair_clustering_from_centres(problem, km.centres, solver=solver, method=method, time_limit=time_limit,
+                                       rounding=rounding, best_effort=best_effort)
+    res.seconds = {"kmeans": t_km, **res.seconds}
+    res.seconds["total"] = sum(res.seconds.values())
+    res.extra["kmeans_cost"] = float(km.cost)
+    return res
