@@ -91,7 +91,10 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
 
     t0 = time.perf_counter()
     X, g, index = validate_strict_groups(points, groups, who="orl21")
-    k = validate_n_clusters(n_clusters, index[0].size, name="n_clusters")
+    k = validate_n_clusters(n_clusters, X.shape[0], name="n_clusters")
+    if k > index[0].size:
+        raise ValidationError(f"n_clusters={k} exceeds the group size p={index[0].size}: every cluster needs a "
+                              f"point of every group; use n_clusters <= {index[0].size}")
     n_init = _positive_int(n_init, "n_init")
     rng = np.random.default_rng(random_state)
     match, _ = pairwise_matchings(X, index)
