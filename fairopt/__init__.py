@@ -38,8 +38,10 @@ _LAZY = {
     "candidate_set": ("fairopt.candidates", "candidate_set"),
     "additive_violation": ("fairopt.metrics", "additive_violation"),
     "balance": ("fairopt.metrics", "balance"),
+    "balanced_assignment": ("fairopt.transport", "balanced_assignment"),
+    "round_assignment": ("fairopt.rounding", "round_assignment"),
 }
-_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge"}
+_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge", "transport", "sinkhorn"}
 
 __all__ = [
     "FairoptError", "InfeasibleBoundsError", "ResourceLimitError", "SolverLicenseError",
