@@ -23,8 +23,10 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "slow or not slow" tests
 
+# make bench            -> every benchmark (minutes); make bench B="lp2 rounding" -> some of them
+B ?= lp2 rounding ballot relax_merge
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(B)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
