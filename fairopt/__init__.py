@@ -41,7 +41,7 @@ _LAZY = {
     "balanced_assignment": ("fairopt.transport", "balanced_assignment"),
     "round_assignment": ("fairopt.rounding", "round_assignment"),
 }
-_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge", "transport", "sinkhorn"}
+_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge", "transport", "sinkhorn", "resources"}
 
 __all__ = [
     "FairoptError", "InfeasibleBoundsError", "ResourceLimitError", "SolverLicenseError",

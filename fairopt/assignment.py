@@ -9,9 +9,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .exceptions import SolverStatusError, ValidationError
-from .problem import FairProblem, make_fair_problem, validate_points
+from .problem import FairProblem, make_fair_problem, validate_points, validate_time_limit
 
-__all__ = ["FairAssignment", "fair_assignment", "solve_lp2"]
+__all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
 
 METHODS = ("auto", "colgen", "direct", "pyomo", "cvxpy")
 
@@ -87,15 +87,19 @@ def solve_lp2(
     else:
         from fairopt.models import fair_assignment as lp2
 
+        from .resources import check_fits, lp2_size
+
+        if method not in METHODS:
+            raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+        g = problem.groups
+        check_fits("LP (2)", **lp2_size(problem.n, centres.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
         args = (problem.points, centres, problem.groups, problem.alpha, problem.beta, problem.weights)
         if method == "direct":
             model = lp2.to_matrices(*args)
         elif method == "pyomo":
             model = lp2.build_pyomo(*args)
-        elif method == "cvxpy":
-            model = lp2.build_cvxpy(*args)
         else:
-            raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+            model = lp2.build_cvxpy(*args)
         res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose)
         status, objective, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
         phi = None
@@ -107,11 +111,36 @@ def solve_lp2(
     out = FairAssignment(objective, phi, status, time.perf_counter() - t0, name, method, info)
     if require_optimal and status != "optimal":
         raise SolverStatusError(
-            f"LP (2) ended with status {status!r} ({name}, {method} path): no proven optimum. "
-            "Raise time_limit, shrink the candidate set, or pass require_optimal=False for a best-effort result.",
+            f"LP (2) on {problem.n} points and {centres.shape[0]} centres ended with status {status!r} "
+            f"({name}, {method} path): no proven optimum; {status_hint(status, time_limit)}",
             out,
         )
     return out
+
+
+def status_hint(status: str, time_limit: float | None = None, offer_best_effort: bool = True) -> str:
+    """What to try after LP (2) ended with a status other than optimal."""
+    if status in ("time_limit", "iteration_limit", "interrupted"):
+        limit = "" if time_limit is None else f" (it was {time_limit:g} s)"
+        hint = f"raise time_limit{limit} or use fewer candidates (candidate_ratio=0.2)"
+        if offer_best_effort:
+            hint += (", or accept a best-effort result: FairKMeans(best_effort=True), nips19(best_effort=True) or "
+                     "fair_assignment(require_optimal=False)")
+        return hint
+    if status in ("infeasible", "infeasible_or_unbounded"):
+        return ("the bounds passed the up-front check beta_i <= share_i <= alpha_i, under which LP (2) is feasible, "
+                "so this is numerical trouble: try another solver (solver='glpk') or method='direct'")
+    if status == "unbounded":
+        return "LP (2) has non-negative costs and cannot be unbounded: a solver failure; try another solver or method"
+    return "run with verbose=True to see the solver log, or try another solver or method='direct'"
+
+
+def check_method_solver(method: str, solver: str) -> None:
+    """Refuse an unknown LP (2) path, and the HiGHS-only column generation with another solver."""
+    if method not in METHODS:
+        raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+    if method == "colgen" and str(solver).lower() != "highs":
+        raise ValidationError(f"method='colgen' runs on HiGHS only; got solver={solver!r} (use method='auto' or 'direct')")
 
 
 def _has_colgen() -> bool:
@@ -166,9 +195,25 @@ def fair_assignment(
     Returns
     -------
     FairAssignment
+
+    Raises
+    ------
+    ValidationError
+        Bad input (shapes, NaN/inf, labels, weights, bounds, options), before any solve.
+    InfeasibleBoundsError
+        Bounds that no assignment satisfies (beta_i > share_i or alpha_i < share_i).
+    SolverNotAvailableError
+        An unknown solver or one that is not installed.
+    ResourceLimitError
+        A dense path (``"direct"``, ``"pyomo"``, ``"cvxpy"``) whose model would not fit in memory.
+    SolverStatusError
+        No proven optimum (``.status``), unless ``require_optimal=False``.
     """
-    if method not in METHODS:
-        raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+    from .solve import _check_solver
+
+    check_method_solver(method, solver)
+    _check_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
+    time_limit = validate_time_limit(time_limit)
     problem = make_fair_problem(points, groups, weights=weights, delta=delta, alpha=alpha, beta=beta)
     C = validate_points(centres, name="centres")
     if C.shape[1] != problem.points.shape[1]:

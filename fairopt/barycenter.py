@@ -29,7 +29,13 @@ import numpy as np
 
 from .distances import sq_distances
 from .exceptions import SolverStatusError, ValidationError
-from .problem import validate_n_clusters, validate_points
+from .problem import (
+    check_distinct_points,
+    validate_n_clusters,
+    validate_points,
+    validate_random_state,
+    validate_time_limit,
+)
 
 __all__ = [
     "BarycenterResult",
@@ -152,7 +158,11 @@ def solve_lp16(measures: list, support: np.ndarray, solver: str = "highs", metho
                 res,
             )
         return res
+    from .resources import LP16_FIX, check_fits, lp16_size
+
     builder = {"direct": lp16.to_matrices, "pyomo": lp16.build_pyomo, "cvxpy": lp16.build_cvxpy}[method]
+    check_fits("LP (16)", **lp16_size([X.shape[0] for X, _ in measures], support.shape[0]), path=method,
+               solver=solver, fix=LP16_FIX)
     t0 = time.perf_counter()
     res = solve(builder(measures, support), solver=solver, time_limit=time_limit)
     seconds = time.perf_counter() - t0
@@ -311,6 +321,7 @@ def fixed_support_barycenter(measures: Any, support: Any, solver: str = "highs",
     if S.shape[1] != meas[0][0].shape[1]:
         raise ValidationError(f"support has dimension {S.shape[1]} but the measures have {meas[0][0].shape[1]}")
     _check_solver_method(solver, method)
+    time_limit = validate_time_limit(time_limit)
     return solve_lp16(meas, S, solver=solver, method=method, time_limit=time_limit)
 
 
@@ -440,7 +451,9 @@ class SparseBarycenter:
         if isinstance(self.n_init, bool) or not isinstance(self.n_init, (int, np.integer)) or self.n_init < 1:
             raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
         _check_solver_method(self.solver, self.method)
-        rng = np.random.default_rng(self.random_state)
+        check_distinct_points(np.vstack([X for X, _ in meas]), k, name="n_support")
+        validate_time_limit(self.time_limit)
+        rng = validate_random_state(self.random_state)
         res, extra = sparse_barycenter(meas, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
                                        candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                                        method=self.method, time_limit=self.time_limit)

@@ -82,8 +82,12 @@ def run(args) -> int:
         measures = load_measures_npz(args.measures)
         source = {"measures": args.measures}
     else:
+        from .cli import CLIError
         from .datasets import make_measures
 
+        for opt in ("m", "support", "dim", "components"):
+            if getattr(args, opt) < 1:
+                raise CLIError(f"--{opt} must be a positive integer; got {getattr(args, opt)}")
         measures = make_measures(args.m, args.support, d=args.dim, n_components=args.components,
                                  random_state=args.random_state)
         source = {"synthetic": "make_measures", "m": args.m, "support": args.support, "dim": args.dim,
@@ -105,7 +109,8 @@ def run(args) -> int:
     print(f"{'relax-merge':<16}{sb.cost_:>14.6g}{sb.seconds_['total']:>10.2f}")
     if base is not None:
         print(f"{'ijcai24':<16}{base.cost:>14.6g}{base.seconds:>10.2f}")
-        print(f"  cost ratio relax-merge/ijcai24: {sb.cost_ / base.cost:.4f}")
+        if base.cost > 0:
+            print(f"  cost ratio relax-merge/ijcai24: {sb.cost_ / base.cost:.4f}")
     print(f"  relaxed LP (16) on the candidates: {sb.relaxed_cost_:.6g}; after moving: {sb.moved_cost_:.6g}; "
           f"merge: {sb.merge_cost_:.6g}")
     if args.json or args.plot:

@@ -86,8 +86,9 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
     BaselineClustering
         ``info``: ``pivot`` (the pivot group's label) and ``pivot_costs`` (m,).
     """
-    from .fairlets import centroids_and_cost, pairwise_matchings, validate_strict_groups
+    from .fairlets import centroids_and_cost, check_matching_memory, pairwise_matchings, validate_strict_groups
     from .kmeans import weighted_kmeans
+    from .problem import check_distinct_points, validate_random_state
 
     t0 = time.perf_counter()
     X, g, index = validate_strict_groups(points, groups, who="orl21")
@@ -96,7 +97,9 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
         raise ValidationError(f"n_clusters={k} exceeds the group size p={index[0].size}: every cluster needs a "
                               f"point of every group; use n_clusters <= {index[0].size}")
     n_init = _positive_int(n_init, "n_init")
-    rng = np.random.default_rng(random_state)
+    check_distinct_points(X, k)
+    check_matching_memory(index[0].size, who="orl21")
+    rng = validate_random_state(random_state)
     match, _ = pairwise_matchings(X, index)
     best, costs = None, []
     for j in range(len(index)):
@@ -138,6 +141,7 @@ def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "high
     """
     from .barycenter import _check_solver_method, solve_lp16, validate_measures
     from .kmeans import weighted_kmeans
+    from .problem import check_distinct_points, validate_random_state, validate_time_limit
 
     t0 = time.perf_counter()
     meas = validate_measures(measures)
@@ -146,7 +150,9 @@ def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "high
     k = validate_n_clusters(n_support, union.shape[0], name="n_support")
     n_init = _positive_int(n_init, "n_init")
     _check_solver_method(solver, method)
-    rng = np.random.default_rng(random_state)
+    check_distinct_points(union, k, name="n_support")
+    validate_time_limit(time_limit)
+    rng = validate_random_state(random_state)
     km = weighted_kmeans(union, mass, k, n_init=n_init, random_state=rng)
     res = solve_lp16(meas, km.centres, solver=solver, method=method, time_limit=time_limit)
     return BaselineBarycenter(res.support, res.weights, res.cost, res.plans, time.perf_counter() - t0,
@@ -166,6 +172,9 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     groups : labels of shape (n,) or (n, a)
     k : int
     delta, alpha, beta : fairness bounds as in :class:`fairopt.FairKMeans`
+    best_effort : bool
+        As in :class:`fairopt.FairKMeans`: labels from a feasible LP (2) point that is not proven
+        optimal, with ``status`` saying so and a ``RuntimeWarning``.
 
     Returns
     -------
@@ -175,13 +184,31 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     """
     import time
 
+    from .assignment import check_method_solver
     from .kmeans import weighted_kmeans
-    from .problem import make_fair_problem, validate_n_clusters
-    from .relax_merge import fair_clustering_from_centres
+    from .problem import (
+        check_distinct_points,
+        make_fair_problem,
+        validate_n_clusters,
+        validate_random_state,
+        validate_time_limit,
+    )
+    from .relax_merge import fair_clustering_from_centres, warn_best_effort
+    from .solve import _check_solver
 
     problem = make_fair_problem(X, groups, weights=sample_weight, delta=delta, alpha=alpha, beta=beta)
     k = validate_n_clusters(k, problem.n, name="k")
-    rng = np.random.default_rng(random_state)
+    check_distinct_points(problem.points, k, name="k")
+    check_method_solver(method, solver)
+    _check_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
+    validate_time_limit(time_limit)
+    n_init = _positive_int(n_init, "n_init")
+    if rounding not in ("auto", "circulation", "iterative"):
+        raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {rounding!r}")
+    if rounding == "circulation" and not problem.groups.disjoint:
+        raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
+                              "use rounding='iterative' or 'auto' for overlapping groups")
+    rng = validate_random_state(random_state)
     t = time.perf_counter()
     km = weighted_kmeans(problem.points, problem.weights, k, n_init=n_init, random_state=rng)
     t_km = time.perf_counter() - t
@@ -190,4 +217,5 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     res.seconds = {"kmeans": t_km, **res.seconds}
     res.seconds["total"] = sum(res.seconds.values())
     res.extra["kmeans_cost"] = float(km.cost)
+    warn_best_effort("nips19", res.status)
     return res

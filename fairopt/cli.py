@@ -23,6 +23,13 @@ class CLIError(FairoptError):
     """A command-line usage error (bad option combination, unreadable CSV)."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), exit status 2 as usual."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 # --------------------------------------------------------------------------- data options
 def add_data_options(p: argparse.ArgumentParser, groups: bool = True) -> None:
     """Options shared by the subcommands that read points (and groups)."""
@@ -58,6 +65,10 @@ def read_csv(path: str, features: list, group_cols: list | None, sep: str = ",")
         if col not in index:
             raise CLIError(f"column {col!r} is not in {path!r}; columns are {header}")
     body = [r for r in rows[1:] if r]
+    short = [i for i, r in enumerate(body) if len(r) < len(header)]
+    if short:
+        raise CLIError(f"--csv {path!r}: data row {short[0] + 1} has {len(body[short[0]])} field(s) but the header has "
+                       f"{len(header)}; is --sep {sep!r} right?")
     try:
         X = np.array([[float(r[index[c]]) for c in features] for r in body])
     except ValueError as exc:
@@ -65,6 +76,10 @@ def read_csv(path: str, features: list, group_cols: list | None, sep: str = ",")
     G = None
     if group_cols:
         G = np.array([[r[index[c]].strip() for c in group_cols] for r in body], dtype=object)
+        blank = np.flatnonzero((G == "").any(axis=1))
+        if blank.size:
+            raise CLIError(f"--csv {path!r}: a group column is empty in {blank.size} data row(s) (first: row "
+                           f"{blank[0] + 1}); fill in or drop those rows")
         G = G[:, 0] if G.shape[1] == 1 else G
     return X, G
 
@@ -75,6 +90,8 @@ def load_data(args, groups: bool = True):
 
     if bool(args.dataset) == bool(args.csv):
         raise CLIError("give exactly one of --dataset NAME or --csv FILE")
+    if args.max_points is not None and args.max_points < 1:
+        raise CLIError(f"--max-points must be a positive number of points; got {args.max_points}")
     if args.dataset:
         attrs = _split(getattr(args, "attributes", None))
         X, G = datasets.load(args.dataset, data_home=args.data_home, max_points=args.max_points,
@@ -159,6 +176,14 @@ def run_fair_kmeans(args) -> int:
     from .relax_merge import FairKMeans
 
     X, G = load_data(args)
+    if args.export_lp:
+        # Refuse a dense LP (2) file that cannot be built before spending the run on it.
+        from .problem import encode_groups
+        from .resources import check_fits, lp2_size
+
+        g = encode_groups(G, X.shape[0])
+        check_fits("LP (2) for --export-lp", **lp2_size(X.shape[0], args.k, g.n_groups, g.n_attributes),
+                   fix="drop --export-lp or export a subsample (--max-points)")
     t0 = time.perf_counter()
     fk = FairKMeans(n_clusters=args.k, delta=args.delta, solver=args.solver, method=args.method,
                     candidates=args.candidates, n_candidates=args.n_candidates,
@@ -251,7 +276,7 @@ def run_solvers(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="fairopt", description="Fair and balanced clustering on declarative LPs.")
+    parser = OneLineParser(prog="fairopt", description="Fair and balanced clustering on declarative LPs.")
     parser.add_argument("--version", action="version", version=f"fairopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -277,10 +302,18 @@ def main(argv=None) -> int:
         import os
 
         os.environ["FAIROPT_QUIET"] = "1"
+    import warnings
+
+    def one_line_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"fairopt {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        return int(args.func(args) or 0)
-    except (FairoptError, FileNotFoundError, FileExistsError, ValueError, ImportError) as exc:
-        print(f"fairopt {args.command}: error: {exc}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line_warning
+            return int(args.func(args) or 0)
+    except (FairoptError, OSError, ValueError, ImportError) as exc:
+        # OSError covers FileNotFoundError, FileExistsError and PermissionError of the outputs.
+        print(f"fairopt {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"fairopt {args.command}: interrupted; no partial output was written", file=sys.stderr)

@@ -32,7 +32,7 @@ import numpy as np
 
 from .distances import sq_distances
 from .exceptions import ValidationError
-from .problem import encode_groups, validate_n_clusters, validate_points
+from .problem import check_distinct_points, encode_groups, validate_n_clusters, validate_points, validate_random_state
 
 __all__ = [
     "FairletDecomposition",
@@ -42,6 +42,7 @@ __all__ = [
     "validate_strict_groups",
     "labels_from_fairlets",
     "centroids_and_cost",
+    "check_matching_memory",
 ]
 
 
@@ -110,6 +111,20 @@ def validate_strict_groups(X: Any, groups: Any, who: str = "StrictlyFairKMeans")
         )
     index = [np.flatnonzero(codes == i) for i in range(g.n_groups)]
     return X, g, index
+
+
+def check_matching_memory(p: int, who: str = "StrictlyFairKMeans", memory_limit: int | None = None) -> int:
+    """Refuse matchings whose p x p cost matrices would not fit in memory.
+
+    Each matching holds the (p, p) float64 distance matrix, a temporary of the same size while
+    it is computed, and the solver's copy: about 24 p^2 bytes at the peak.
+    """
+    from .resources import check_bytes
+
+    return check_bytes(
+        f"{who}'s min-cost matchings between groups of p={p:,} points ({p:,} x {p:,} cost matrices)", 24 * p * p,
+        "subsample the groups to equal smaller sizes (max_points) or use fairopt.FairKMeans(n_clusters=k, delta=0.0), "
+        "whose LP (2) path never builds a p x p matrix", memory_limit=memory_limit)
 
 
 def pairwise_matchings(points: np.ndarray, index: list) -> tuple[np.ndarray, np.ndarray]:
@@ -281,7 +296,9 @@ class StrictlyFairKMeans:
                 raise ValidationError(f"{name} must be a positive integer; got {val!r}")
         if self.anchor not in ("matching", "best"):
             raise ValidationError(f"anchor must be 'matching' or 'best'; got {self.anchor!r}")
-        rng = np.random.default_rng(self.random_state)
+        check_distinct_points(X, k)
+        check_matching_memory(p)
+        rng = validate_random_state(self.random_state)
 
         matchings = pairwise_matchings(X, index)
         t1 = time.perf_counter()

@@ -55,7 +55,8 @@ def run(args) -> int:
     print(f"{'fairlets':<16}{sf.cost_:>14.6g}{sf.fairlet_cost_:>14.6g}{sf.violation_:>11.3g}{sf.seconds_['total']:>10.2f}")
     if base is not None:
         print(f"{'orl21':<16}{base.cost:>14.6g}{'':>14}{0.0:>11.3g}{base.seconds:>10.2f}")
-        print(f"  cost ratio fairlets/orl21: {sf.cost_ / base.cost:.4f}")
+        if base.cost > 0:
+            print(f"  cost ratio fairlets/orl21: {sf.cost_ / base.cost:.4f}")
     print(f"  anchor group {sf.anchor_group_!r}, matching cost {sf.matching_cost_:.6g}, merge cost {sf.merge_cost_:.6g}")
     if args.json or args.plot:
         from .results import result_record

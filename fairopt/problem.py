@@ -28,6 +28,9 @@ __all__ = [
     "resolve_bounds",
     "check_bounds_feasible",
     "make_fair_problem",
+    "check_distinct_points",
+    "validate_time_limit",
+    "validate_random_state",
 ]
 
 
@@ -175,6 +178,41 @@ def validate_n_clusters(k: Any, n: int, name: str = "n_clusters") -> int:
     return k
 
 
+def check_distinct_points(points: np.ndarray, k: int, name: str = "n_clusters") -> None:
+    """Refuse k > 1 clusters of duplicate-only data (every point the same).
+
+    With all points identical every clustering costs 0 and its k centres coincide, so the
+    labels of k > 1 clusters would be arbitrary; the toolkit refuses rather than return them.
+    Data with some duplicates, or with fewer distinct points than k, is fine.
+    """
+    if k > 1 and points.shape[0] > 1 and not np.any(points != points[0]):
+        shown = np.array2string(points[0], precision=4, threshold=6)
+        raise ValidationError(
+            f"all {points.shape[0]} points are identical ({shown}): every clustering costs 0 and {k} clusters "
+            f"would be arbitrary; {name} must be 1 (or check the feature columns)"
+        )
+
+
+def validate_time_limit(time_limit: Any, name: str = "time_limit") -> float | None:
+    """None, or a positive finite number of seconds."""
+    if time_limit is None:
+        return None
+    if (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating))
+            or not np.isfinite(time_limit) or not time_limit > 0):
+        raise ValidationError(f"{name} must be a positive number of seconds (or None for no limit); got {time_limit!r}")
+    return float(time_limit)
+
+
+def validate_random_state(random_state: Any, name: str = "random_state") -> np.random.Generator:
+    """``np.random.default_rng(random_state)``, with a :class:`ValidationError` for a bad seed."""
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{name} must be None, a non-negative integer or a numpy Generator; got {random_state!r} ({exc})"
+        ) from None
+
+
 def _column_labels(col: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     try:
         values, inverse = np.unique(col, return_inverse=True)
@@ -235,6 +273,17 @@ def encode_groups(groups: Any, n: int, names: Sequence[str] | None = None, name:
         raise ValidationError(f"{name} has no columns")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValidationError(f"{name} contains NaN or inf labels")
+    if arr.dtype == object:
+        # NaN among other labels (how pandas gives a missing string) would otherwise become a
+        # group of its own, as float NaN labels are refused above. None stays a valid label.
+        missing = np.frompyfunc(lambda v: isinstance(v, (float, np.floating)) and not np.isfinite(v), 1, 1)(arr)
+        missing = missing.astype(bool)
+        if missing.any():
+            rows = np.flatnonzero(missing.any(axis=1))
+            raise ValidationError(
+                f"{name} has missing (NaN) labels in {rows.size} row(s) (first: row {rows[0]}); "
+                "drop those points or give the missing value a label of its own"
+            )
     a = arr.shape[1]
     codes = np.empty((n, a), dtype=np.int64)
     labels: list = []

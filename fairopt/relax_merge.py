@@ -16,17 +16,26 @@ the fair optimum (the paper's Theorem 1).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from .assignment import FairAssignment, solve_lp2
+from .assignment import FairAssignment, check_method_solver, solve_lp2, status_hint
 from .exceptions import SolverStatusError, ValidationError
-from .problem import FairProblem, make_fair_problem, validate_n_clusters
+from .problem import (
+    FairProblem,
+    check_distinct_points,
+    make_fair_problem,
+    validate_n_clusters,
+    validate_random_state,
+    validate_time_limit,
+)
 
-__all__ = ["FairKMeans", "FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates"]
+__all__ = ["FairKMeans", "FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates",
+           "warn_best_effort"]
 
 
 @dataclass
@@ -89,7 +98,12 @@ def fair_clustering_from_centres(
                    verbose=verbose, require_optimal=not best_effort)
     t1 = time.perf_counter()
     if fa.assignment is None:
-        raise SolverStatusError(f"LP (2) on the final centres returned no solution (status {fa.status!r})", fa)
+        raise SolverStatusError(
+            f"LP (2) on the {centres.shape[0]} final centres stopped with status {fa.status!r} before finding a "
+            f"feasible point, so even a best-effort run has no labels to return; "
+            f"{status_hint(fa.status, time_limit, offer_best_effort=False)}",
+            fa,
+        )
     labels = round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha, problem.beta,
                               weights=problem.weights, method=rounding, flow_solver=flow_solver)
     t2 = time.perf_counter()
@@ -135,7 +149,12 @@ def relax_and_merge(
                                       verbose=verbose, progress=progress, require_optimal=not best_effort)
     seconds["relax_lp"] = time.perf_counter() - t
     if relax.assignment is None:
-        raise SolverStatusError(f"the relaxed LP (2) returned no solution (status {relax.status!r})", relax)
+        raise SolverStatusError(
+            f"the relaxed LP (2) on {S.shape[0]} candidate centres stopped with status {relax.status!r} before "
+            f"finding a feasible point, so even a best-effort run has no labels to return; "
+            f"{status_hint(relax.status, time_limit, offer_best_effort=False)}",
+            relax,
+        )
 
     t = time.perf_counter()
     moved, W = move_candidates(problem.points, S, relax.assignment)
@@ -162,6 +181,18 @@ def relax_and_merge(
         relax_info=relax.info,
     )
     return result
+
+
+def warn_best_effort(who: str, status: str) -> None:
+    """The warning of a best-effort result (labels from an LP (2) solution not proven optimal)."""
+    if status != "optimal":
+        warnings.warn(
+            f"{who}: best-effort result: LP (2) stopped with status {status!r}, so the centres and labels come from "
+            "a feasible but unproven LP solution (the status says so); the rounding bound on the violation still holds, "
+            "the cost guarantee does not",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class FairKMeans:
@@ -195,8 +226,10 @@ class FairKMeans:
     flow_solver : {"auto", "ortools", "highs", "networkx"}
         Min-cost flow solver of the circulation ("auto": OR-Tools when installed, else HiGHS).
     best_effort : bool
-        When True, a non-optimal LP (time limit) still gives labels, and ``status_`` says so;
-        when False (default) it raises :class:`fairopt.SolverStatusError`.
+        When True, an LP (2) stopped before its proven optimum (time limit) still gives labels
+        if the solver has a feasible point; ``status_`` holds the LP status and a
+        ``RuntimeWarning`` says so. Without a feasible point it raises all the same. When False
+        (default) any status but optimal raises :class:`fairopt.SolverStatusError` (``.status``).
     random_state : int, Generator or None
 
     Attributes
@@ -248,6 +281,11 @@ class FairKMeans:
     def _validate(self, X, groups, sample_weight):
         problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
         k = validate_n_clusters(self.n_clusters, problem.n)
+        check_distinct_points(problem.points, k)
+        check_method_solver(self.method, self.solver)
+        validate_time_limit(self.time_limit)
+        if not isinstance(self.best_effort, (bool, np.bool_)):
+            raise ValidationError(f"best_effort must be True or False; got {self.best_effort!r}")
         if not (isinstance(self.n_init, (int, np.integer)) and self.n_init >= 1):
             raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
         if not (np.isscalar(self.candidate_ratio) and 0 < self.candidate_ratio <= 1):
@@ -267,7 +305,7 @@ class FairKMeans:
     def fit(self, X: Any, groups: Any, sample_weight: Any = None) -> "FairKMeans":
         """Cluster ``X`` (n, d) fairly with respect to ``groups`` ((n,) or (n, a) labels)."""
         problem, k = self._validate(X, groups, sample_weight)
-        rng = np.random.default_rng(self.random_state)
+        rng = validate_random_state(self.random_state)
         res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
                               candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                               method=self.method, time_limit=self.time_limit, rounding=self.rounding,
@@ -276,6 +314,7 @@ class FairKMeans:
         self._store(res, problem)
         self.relaxed_cost_ = res.extra["relaxed_cost"]
         self.n_candidates_ = res.extra["n_candidates"]
+        warn_best_effort("FairKMeans", res.status)
         return self
 
     def _store(self, res: FairClustering, problem: FairProblem) -> None:

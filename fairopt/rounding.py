@@ -25,6 +25,8 @@ import scipy.sparse as sp
 
 from fairopt.models import circulation as _circ
 
+from .exceptions import ValidationError
+
 __all__ = ["round_circulation", "round_iterative", "round_assignment", "FLOW_SOLVERS", "DEFAULT_FLOW_SOLVER"]
 
 FLOW_SOLVERS = ("ortools", "highs", "networkx")
@@ -193,7 +195,7 @@ def round_circulation(
     if method == "auto":
         method = _default_flow_solver()
     if method not in _FLOW:
-        raise ValueError(f"method must be 'auto' or one of {FLOW_SOLVERS}; got {method!r}")
+        raise ValidationError(f"method must be 'auto' or one of {FLOW_SOLVERS}; got {method!r}")
     points = np.asarray(points, dtype=np.float64)
     centres = np.asarray(centres, dtype=np.float64)
     phi = sp.csr_matrix(assignment, dtype=np.float64)
@@ -392,6 +394,29 @@ def _iterative(points, centres, phi, M, weights, tol, eps, max_iter):
 
 
 # --------------------------------------------------------------------------- dispatcher
+def _check_inputs(points, centres, assignment, groups, weights, tol: float = 1e-6):
+    """Shapes, signs and row sums of phi: the rounding is only defined for a feasible phi."""
+    from .problem import GroupStructure, encode_groups
+
+    n, k = np.shape(points)[0], np.shape(centres)[0]
+    phi = sp.csr_matrix(assignment, dtype=np.float64)
+    if phi.shape != (n, k):
+        raise ValidationError(f"assignment must have shape (n, k) = ({n}, {k}) (points x centres); got {phi.shape}")
+    if not np.all(np.isfinite(phi.data)) or (phi.data < -tol).any():
+        raise ValidationError("assignment must be finite and non-negative (a fractional assignment phi of LP (2))")
+    g = groups if isinstance(groups, GroupStructure) else encode_groups(groups, n)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    rows = np.asarray(phi.sum(axis=1)).ravel()
+    bad = np.abs(rows - w) > tol * np.maximum(1.0, np.abs(w))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValidationError(
+            f"assignment rows must sum to the point weights (1 for unit points); row {i} sums to {rows[i]:.9g}, "
+            f"not {w[i]:.9g}: round the phi of LP (2) (fairopt.fair_assignment), not a partial assignment"
+        )
+    return g, phi
+
+
 def round_assignment(
     points: np.ndarray,
     centres: np.ndarray,
@@ -411,7 +436,7 @@ def round_assignment(
     centres : ndarray of shape (k, d)
     assignment : ndarray or scipy.sparse matrix of shape (n, k)
         phi from LP (2).
-    groups : GroupStructure
+    groups : GroupStructure, or labels of shape (n,) or (n, a)
     alpha, beta : ndarray of shape (m,), optional
         The bounds phi satisfies. The rounding needs only phi (the bounds enter through W(c)
         and W_i(c)); when given, the result is checked against the proven violation bound and
@@ -428,21 +453,22 @@ def round_assignment(
     -------
     labels : ndarray of shape (n,), int64
     """
+    groups, assignment = _check_inputs(points, centres, assignment, groups, weights)
     unit = weights is None or np.allclose(np.asarray(weights, dtype=np.float64), 1.0)
     if method == "auto":
         method = "circulation" if groups.disjoint and unit else "iterative"
     if method == "circulation":
         if not groups.disjoint:
-            raise ValueError("circulation rounding needs disjoint groups (one group attribute); use method='iterative'")
+            raise ValidationError("circulation rounding needs disjoint groups (one group attribute); use method='iterative'")
         if not unit:
-            raise ValueError("circulation rounding needs unit point weights; use method='iterative' for weighted points")
+            raise ValidationError("circulation rounding needs unit point weights; use method='iterative' for weighted points")
         labels = round_circulation(points, centres, assignment, groups.group_of_point(), groups.n_groups, method=flow_solver)
         delta = 0
     elif method == "iterative":
         labels = round_iterative(points, centres, assignment, groups.membership, weights=None if unit else weights)
         delta = int(np.diff(sp.csr_matrix(groups.membership).indptr).max(initial=0))
     else:
-        raise ValueError(f"method must be 'auto', 'circulation' or 'iterative'; got {method!r}")
+        raise ValidationError(f"method must be 'auto', 'circulation' or 'iterative'; got {method!r}")
     if alpha is not None and beta is not None and unit:
         from .metrics import additive_violation
 
