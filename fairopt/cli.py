@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import os
 import sys
 import time
 
@@ -295,6 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OUTPUT_OPTIONS = ("json", "plot", "export_lp")
+
+
+def check_outputs(args) -> None:
+    """Refuse existing output files before any work, so a refused run writes nothing at all."""
+    if getattr(args, "overwrite", False):
+        return
+    for name in OUTPUT_OPTIONS:
+        path = getattr(args, name, None)
+        if path and os.path.exists(path):
+            raise FileExistsError(f"--{name.replace('_', '-')} {path} exists; pass --overwrite to replace it")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -310,6 +324,7 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = one_line_warning
+            check_outputs(args)
             return int(args.func(args) or 0)
     except (FairoptError, OSError, ValueError, ImportError) as exc:
         # OSError covers FileNotFoundError, FileExistsError and PermissionError of the outputs.

@@ -153,8 +153,6 @@ def test_fair_kmeans_refuses_to_overwrite_json(tmp_path, data_home, capsys):
     assert json.loads(json_path.read_text())["seeds"]["random_state"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="fairopt/cli.py write_outputs writes --json before it finds that --plot "
-                                       "exists, so a refused run still leaves a new JSON file")
 def test_fair_kmeans_existing_plot_leaves_no_partial_output(tmp_path, data_home, capsys):
     png_path, json_path = tmp_path / "fk.png", tmp_path / "fk.json"
     png_path.write_bytes(b"keep")

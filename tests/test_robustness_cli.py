@@ -128,7 +128,7 @@ def test_existing_output_is_not_replaced(data, capsys):
     files, out = data
     (out / "r.json").write_text("{}")
     rc, stdout, err = run_cli(["fair-kmeans", *csv_args(files["good"]), "--no-baseline", "--json", out / "r.json"], capsys)
-    assert_one_line_error(rc, "", err, "fair-kmeans", "exists; pass overwrite=True (CLI: --overwrite)")
+    assert_one_line_error(rc, "", err, "fair-kmeans", "exists; pass --overwrite")
     assert (out / "r.json").read_text() == "{}" and os.listdir(out) == ["r.json"]
 
 
