@@ -133,7 +133,16 @@ def _solve_highs(lp, time_limit, threads, options, verbose) -> SolveResult:
     import highspy
 
     h = new_highs(time_limit, threads, options, verbose)
-    if h.passModel(highs_lp(lp)) == highspy.HighsStatus.kError:
+    # Squared distances of unscaled data reach 1e12 (creditcard): HiGHS then stops with "Solve
+    # error". Scale the objective by a power of two (exact in floating point) so that its largest
+    # coefficient is about 1, and scale the objective value and the duals back.
+    cmax = float(np.max(np.abs(lp.c), initial=0.0))
+    scale = 2.0 ** -np.round(np.log2(cmax)) if cmax > 0 and not 1e-2 <= cmax <= 1e4 else 1.0
+    h_lp = highs_lp(lp)
+    if scale != 1.0:
+        h_lp.col_cost_ = np.asarray(lp.c, dtype=np.float64) * scale
+        h_lp.offset_ = float(lp.offset) * scale
+    if h.passModel(h_lp) == highspy.HighsStatus.kError:
         # Without this check HiGHS keeps an empty model and reports it "optimal" with objective 0.
         raise ValidationError(f"HiGHS rejected the LP {lp.name!r} (bad bounds or coefficients); see LPMatrices.check")
     t0 = time.perf_counter()
@@ -147,9 +156,9 @@ def _solve_highs(lp, time_limit, threads, options, verbose) -> SolveResult:
         sol = h.getSolution()
         x = np.asarray(sol.col_value)
         values = lp.split_vars(x)
-        obj = float(info.objective_function_value)
+        obj = float(info.objective_function_value) / scale
         if status == "optimal" and sol.dual_valid:
-            duals = lp.split_rows(np.asarray(sol.row_dual))
+            duals = lp.split_rows(np.asarray(sol.row_dual) / scale)
     return SolveResult(status, obj, values, duals, seconds, "highs", raw)
 
 

@@ -378,3 +378,20 @@ def test_quiet_unless_verbose():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout == ""
+
+
+def test_direct_highs_survives_huge_costs():
+    """Unscaled data (creditcard) gives squared distances near 1e12, where plain HiGHS reports
+    "Solve error"; the direct path rescales the objective by a power of two and back."""
+    from fairopt.models import fair_assignment as lp2
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2))
+    C = X[rng.choice(40, 12, replace=False)] + 0.1
+    g = rng.integers(0, 3, size=40)
+    alpha, beta = np.full(3, 0.6), np.full(3, 0.2)
+    small = fairopt.solve(lp2.to_matrices(X, C, g, alpha, beta), "highs", require_optimal=True)
+    big = fairopt.solve(lp2.to_matrices(X * 1e6, C * 1e6, g, alpha, beta), "highs", require_optimal=True)
+    assert big.objective == pytest.approx(small.objective * 1e12, rel=1e-7)
+    # strong duality with the unscaled duals: only the mass rows (rhs = 1) have a nonzero rhs
+    assert float(big.duals["mass"].sum()) == pytest.approx(big.objective, rel=1e-6)
