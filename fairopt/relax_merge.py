@@ -118,6 +118,42 @@ def fair_clustering_from_centres(
     )
 
 
+def refine_centres(problem: FairProblem, centres: np.ndarray, n_iter: int, solver: str = "highs",
+                   method: str = "auto", time_limit: float | None = None, tol: float = 1e-6) -> tuple[np.ndarray, list]:
+    """Optional fair Lloyd refinement after the merge (not part of the paper's Algorithm 1).
+
+    Alternates LP (2) on the centres with moving every centre to the centroid of the mass it
+    receives; a centre that receives nothing is re-seeded at the point that pays most. Each
+    step keeps the previous assignment feasible, and the centroid minimises sum_x phi(x, c)
+    ||x - c||^2 for fixed phi, so the LP (2) objective never increases.
+
+    Returns
+    -------
+    centres : ndarray of shape (k, d)
+    history : list of float
+        LP (2) objective before each move (monotone non-increasing).
+    """
+    from .distances import sq_distances
+
+    history = []
+    for _ in range(n_iter):
+        fa = solve_lp2(problem, centres, solver=solver, method=method, time_limit=time_limit)
+        history.append(float(fa.objective))
+        if len(history) > 1 and history[-2] - history[-1] <= tol * abs(history[-2]):
+            break
+        phi = sp.csr_matrix(fa.assignment)
+        W = np.asarray(phi.sum(axis=0)).ravel()
+        new = centres.copy()
+        used = W > 1e-12
+        new[used] = np.asarray(phi.T @ problem.points)[used] / W[used, None]
+        if (~used).any():
+            # cost each point pays now; the most expensive ones seed the empty centres
+            pay = np.asarray(phi.multiply(sq_distances(problem.points, centres)).sum(axis=1)).ravel()
+            new[~used] = problem.points[np.argsort(-pay, kind="stable")[: int((~used).sum())]]
+        centres = new
+    return centres, history
+
+
 def relax_and_merge(
     problem: FairProblem,
     k: int,
@@ -134,6 +170,7 @@ def relax_and_merge(
     verbose: bool = False,
     progress: bool = False,
     flow_solver: str = "auto",
+    n_refine: int = 0,
 ) -> FairClustering:
     """Algorithm 1 on a validated problem; see the module docstring for the steps."""
     from .candidates import candidate_set
@@ -164,9 +201,15 @@ def relax_and_merge(
         moved = np.vstack([moved, extra])
         W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
     merged = weighted_kmeans(moved, W, k, n_init=n_init, random_state=rng)
+    centres, history = merged.centres, []
     seconds["merge"] = time.perf_counter() - t
+    if n_refine > 0:
+        t = time.perf_counter()
+        centres, history = refine_centres(problem, centres, n_refine, solver=solver, method=method,
+                                          time_limit=time_limit)
+        seconds["refine"] = time.perf_counter() - t
 
-    result = fair_clustering_from_centres(problem, merged.centres, solver=solver, method=method,
+    result = fair_clustering_from_centres(problem, centres, solver=solver, method=method,
                                           time_limit=time_limit, rounding=rounding, best_effort=best_effort,
                                           verbose=verbose, flow_solver=flow_solver)
     result.seconds = {**seconds, **result.seconds}
@@ -175,6 +218,7 @@ def relax_and_merge(
         result.status = relax.status
     result.extra.update(
         relaxed_cost=float(relax.objective) if relax.objective is not None else float("nan"),
+        refine_history=history,
         n_candidates=int(S.shape[0]),
         n_loaded_candidates=int(np.count_nonzero(W > 1e-9)),
         merge_cost=float(merged.cost),
@@ -225,6 +269,10 @@ class FairKMeans:
         "auto": circulation for disjoint groups, iterative LP rounding for overlapping ones.
     flow_solver : {"auto", "ortools", "highs", "networkx"}
         Min-cost flow solver of the circulation ("auto": OR-Tools when installed, else HiGHS).
+    n_refine : int, default 0
+        Steps of an optional fair Lloyd refinement after the merge (LP (2), then centroids;
+        monotone in the LP (2) cost). 0 runs the paper's Algorithm 1 exactly. It helps when the
+        relaxed LP loads fewer than k candidates (e.g. hypercube at delta = 0).
     best_effort : bool
         When True, an LP (2) stopped before its proven optimum (time limit) still gives labels
         if the solver has a feasible point; ``status_`` holds the LP status and a
@@ -259,7 +307,7 @@ class FairKMeans:
                  candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
                  n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
                  rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,
-                 random_state: Any = None, verbose: bool = False, progress: bool = False):
+                 random_state: Any = None, verbose: bool = False, progress: bool = False, n_refine: int = 0):
         self.n_clusters = n_clusters
         self.delta = delta
         self.alpha = alpha
@@ -273,6 +321,7 @@ class FairKMeans:
         self.time_limit = time_limit
         self.rounding = rounding
         self.flow_solver = flow_solver
+        self.n_refine = n_refine
         self.best_effort = best_effort
         self.random_state = random_state
         self.verbose = verbose
@@ -288,6 +337,8 @@ class FairKMeans:
             raise ValidationError(f"best_effort must be True or False; got {self.best_effort!r}")
         if not (isinstance(self.n_init, (int, np.integer)) and self.n_init >= 1):
             raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
+        if isinstance(self.n_refine, bool) or not (isinstance(self.n_refine, (int, np.integer)) and self.n_refine >= 0):
+            raise ValidationError(f"n_refine must be a non-negative integer; got {self.n_refine!r}")
         if not (np.isscalar(self.candidate_ratio) and 0 < self.candidate_ratio <= 1):
             raise ValidationError(f"candidate_ratio must be in (0, 1]; got {self.candidate_ratio!r}")
         if self.rounding not in ("auto", "circulation", "iterative"):
@@ -310,7 +361,7 @@ class FairKMeans:
                               candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                               method=self.method, time_limit=self.time_limit, rounding=self.rounding,
                               best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
-                              flow_solver=self.flow_solver)
+                              flow_solver=self.flow_solver, n_refine=self.n_refine)
         self._store(res, problem)
         self.relaxed_cost_ = res.extra["relaxed_cost"]
         self.n_candidates_ = res.extra["n_candidates"]

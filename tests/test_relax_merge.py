@@ -160,3 +160,18 @@ def test_move_candidates_centroids():
     np.testing.assert_allclose(W, [1.5, 1.5])  # the empty candidate is dropped
     np.testing.assert_allclose(moved[0], [(0 + 0.5 * 2) / 1.5, 0.0])
     np.testing.assert_allclose(moved[1], [(0.5 * 2) / 1.5, 4.0 / 1.5])
+
+
+def test_refinement_is_monotone_and_helps_when_few_candidates_load(data_home):
+    """hypercube at delta = 0: the relaxed LP loads fewer candidates than k, so the paper's merge
+    leaves idle centres; the optional fair Lloyd refinement never increases the LP (2) cost and
+    here lowers it."""
+    X, G = datasets.load("hypercube", data_home=data_home, max_points=400, random_state=0)
+    plain = fairopt.FairKMeans(n_clusters=8, delta=0.0, n_init=3, random_state=0).fit(X, G)
+    refined = fairopt.FairKMeans(n_clusters=8, delta=0.0, n_init=3, n_refine=8, random_state=0).fit(X, G)
+    hist = refined.result_.extra["refine_history"]
+    assert hist[0] == pytest.approx(plain.fractional_cost_, rel=1e-9)
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(hist, hist[1:]))
+    assert refined.fractional_cost_ <= hist[-1] * (1 + 1e-9)
+    assert refined.fractional_cost_ < plain.fractional_cost_ * (1 - 1e-4)
+    check_fair_kmeans(X, G, refined, 0.0)
