@@ -147,6 +147,8 @@ def _add_fair_kmeans(sub) -> None:
     p.add_argument("--n-candidates", type=int, help="size of the sampled candidate set")
     p.add_argument("--candidate-ratio", type=float, default=1.0, help="fraction of the candidate set kept")
     p.add_argument("--n-init", type=int, default=10, help="restarts of the k-means merge")
+    p.add_argument("--n-refine", type=int, default=0,
+                   help="steps of the optional fair Lloyd refinement after the merge (0: the paper's Algorithm 1)")
     p.add_argument("--time-limit", type=float, help="seconds per LP solve")
     p.add_argument("--best-effort", action="store_true", help="return labels even from a non-optimal LP")
     p.add_argument("--random-state", type=int, default=0)
@@ -188,7 +190,8 @@ def run_fair_kmeans(args) -> int:
     t0 = time.perf_counter()
     fk = FairKMeans(n_clusters=args.k, delta=args.delta, solver=args.solver, method=args.method,
                     candidates=args.candidates, n_candidates=args.n_candidates,
-                    candidate_ratio=args.candidate_ratio, n_init=args.n_init, time_limit=args.time_limit,
+                    candidate_ratio=args.candidate_ratio, n_init=args.n_init, n_refine=args.n_refine,
+                    time_limit=args.time_limit,
                     best_effort=args.best_effort, random_state=args.random_state,
                     progress=not args.quiet).fit(X, G)
     rows = [_summary_rows("relax-merge", fk)]
