@@ -64,7 +64,8 @@ def run_grid(args) -> dict:
         X, G = _load(name, args.max_points)
         for k, delta in itertools.product(ks, deltas):
             t = time.perf_counter()
-            fk = fairopt.FairKMeans(n_clusters=k, delta=delta, random_state=0).fit(X, G)
+            fk = fairopt.FairKMeans(n_clusters=k, delta=delta, candidates=args.candidates,
+                                    n_candidates=args.n_candidates, random_state=0).fit(X, G)
             rm_s = time.perf_counter() - t
             base = nips19(X, G, k, delta=delta, random_state=0)
             row = dict(dataset=name, n=int(X.shape[0]), k=k, delta=delta,
@@ -138,6 +139,8 @@ def main(argv=None) -> None:
     p.add_argument("--datasets")
     p.add_argument("--ks", default="4,6,10")
     p.add_argument("--deltas", default="0,0.1,0.2")
+    p.add_argument("--candidates", default="kdtree", help="candidate set of the grid (the paper's Table 3 uses |S| = 400)")
+    p.add_argument("--n-candidates", type=int, default=400)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     body = {"grid": run_grid, "timing": run_timing, "sampling": run_sampling}[args.mode](args)
