@@ -57,10 +57,10 @@ __all__ = ["ColgenResult", "solve_colgen", "DEFAULTS"]
 
 DEFAULTS = {
     "tol": 1e-9,            # certificate: min reduced cost >= -tol (costs scaled by info["scale"])
-    "init_per_point": 3,    # first master of a level: best arcs per point ...
+    "init_per_point": 2,    # first master of a level: best arcs per point ...
     "init_per_centre": 2,   # ... and per centre and signature, under the coarser level's duals
     "per_point": 2,         # negative arcs per point added per round
-    "purge": 0.1,           # drop nonbasic arcs with reduced cost above this (scaled costs)
+    "purge": 0.03,          # drop nonbasic arcs with reduced cost above this (scaled costs)
     "levels": "auto",       # cell sizes of the coarse levels, e.g. [16, 4]; [] for a single level
     "coarsen": 2,           # auto levels: cell sizes 2, 4, 8, ...
     "coarsest": 50,         # auto levels: the coarsest level keeps at least this many cells
@@ -278,7 +278,7 @@ def _rounds(master, costs, weights, sid, ns, sig_share, opt, deadline, bar, log,
         bar.set_postfix(level=level, obj=f"{obj:.6g}", gap=f"{pr.lagrangian_gap * costs.scale:.3g}", arcs=master.n_arcs)
         if phase == "simplex" and pr.min_rc >= -tol:
             return "optimal", sol, pr, stats
-        xs, cs = _select_arcs(master, pr, sig_share, tol, opt)
+        xs, cs = _select_arcs(master, pr, sig_share, tol)
         priced_with_basis = phase == "simplex"
         if phase == "ipm":
             stats["ipm_rounds"] += 1
@@ -300,7 +300,7 @@ def _rounds(master, costs, weights, sid, ns, sig_share, opt, deadline, bar, log,
     return "iteration_limit", sol, pr, stats
 
 
-def _select_arcs(master, pr, sig_share, tol, opt):
+def _select_arcs(master, pr, sig_share, tol):
     """Arcs to add after a pricing pass: per point, per centre and signature, and to open centres."""
     active = master.row0 >= 0
     finite = np.isfinite(pr.sig_min)

@@ -9,8 +9,10 @@ group i either one equality ``fair[i, c]`` (W_i(c) - alpha_i W(c) = 0, when alph
 the pair ``fair_upper[i, c]`` (<= 0) and ``fair_lower[i, c]`` (>= 0). Redundant rows are left out:
 when the groups of one attribute partition the points and all have alpha_i = beta_i with
 sum alpha_i = 1 (delta = 0), their rows add up to ``total[c]``, which is dropped; each further such
-attribute then has one dependent row, dropped too. Fewer rows mean fewer and cheaper simplex
-iterations, and the optimum is unchanged (the dropped rows are implied).
+attribute then has one dependent row, dropped too. An attribute of two groups a, b with slack
+keeps only b's pair of rows, with both groups' bounds (W_a(c) = W(c) - W_b(c), so
+beta_a W <= W_a <= alpha_a W reads (1 - alpha_a) W <= W_b <= (1 - beta_a) W). Fewer rows mean
+fewer and cheaper simplex iterations, and the feasible set is unchanged.
 
 An arc column has a 1 in ``mass[x]`` and in every row of its centre's block that its point's
 groups touch; the W(c) column has -1 in ``total[c]`` and -alpha_i / -beta_i in the fairness rows.
@@ -58,9 +60,17 @@ class RowLayout:
 
     def __init__(self, alpha: np.ndarray, beta: np.ndarray, sig: np.ndarray):
         m = alpha.size
-        eq = np.abs(alpha - beta) <= 1e-15
+        alpha, beta = alpha.astype(float).copy(), beta.astype(float).copy()
         keep_total = True
         dropped = np.zeros(m, dtype=bool)
+        for T in _partitions(sig):
+            if len(T) == 2 and not np.all(np.abs(alpha[T] - beta[T]) <= 1e-15):
+                # Two groups that partition the points: W_a(c) = W(c) - W_b(c), so the bounds on
+                # group a are bounds on group b; keep group b's pair of rows with both bounds.
+                a, b = T
+                beta[b], alpha[b] = max(beta[b], 1.0 - alpha[a]), min(alpha[b], 1.0 - beta[a])
+                dropped[a] = True
+        eq = np.abs(alpha - beta) <= 1e-15
         for T in _partitions(sig):
             if eq[T].all() and abs(alpha[T].sum() - 1.0) <= 1e-12:
                 if keep_total:

@@ -1,20 +1,22 @@
 """Reduced-cost pricing of the arcs of LP (2) for column generation.
 
 LP (2) (see :mod:`fairopt.models.fair_assignment`) has one column phi(x, c) per point x and
-centre c. In the restricted master of :mod:`fairopt.fast_assignment` every row belongs to a point
-(``mass``, dual y_x) or to a centre (``total`` and the fairness rows, duals t_c, u_ic <= 0,
-l_ic >= 0). The column phi(x, c) has a 1 in ``mass[x]``, ``total[c]`` and in both fairness rows
-(i, c) of every group i that contains x, so its reduced cost is
+centre c. In the restricted master of :mod:`fairopt.lp2_master` every row belongs to a point
+(``mass[x]``, dual y_x) or to a centre (``total[c]`` and the fairness rows of c). The column
+phi(x, c) has a 1 in ``mass[x]`` and in those rows of c's block that the groups of x touch, so
+its reduced cost is
 
-    rc(x, c) = ||x - c||^2 - y_x - G[s(x), c],    G[s, c] = t_c + sum_{i in s} (u_ic + l_ic),
+    rc(x, c) = ||x - c||^2 - y_x - G[s(x), c],
 
-where s(x) is the *signature* of x, the set of groups it belongs to. Points with the same
-signature share a row of G, so pricing all n x k arcs is one vectorised expression
-``D - y[:, None] - G[sid]`` evaluated over row chunks: no Python loop over points or centres.
+where s(x) is the *signature* of x (the set of groups it belongs to) and G[s, c] sums the duals
+of the rows of c that an arc of signature s touches (t_c + sum_{i in s} (u_ic + l_ic) in the
+model's notation). Points with the same signature share a row of G, so pricing all n x k arcs
+is one vectorised expression ``D - y[:, None] - G[sid]`` over row chunks: no Python loop over
+points or centres.
 
-The master's optimum is optimal for the full LP (2) exactly when every rc(x, c) >= 0 (the
-remaining dual constraints, those of the W(c) columns, are in the master or trivially met with
-zero duals for centres that have no rows): :func:`price` returns that minimum as the certificate.
+The master's optimum is optimal for the full LP (2) exactly when every rc(x, c) >= 0 (the other
+dual constraints, those of the W(c) columns, are in the master or met with zero duals for
+centres without rows): :func:`price` returns that minimum as the certificate.
 """
 from __future__ import annotations
 

@@ -24,6 +24,8 @@ def make_instance(seed, n=120, k=30, d=2, kind="disjoint", delta=0.0, weighted=F
     X[: n // 3] += 4.0  # a second blob, so clusters are not all alike
     if kind == "disjoint":
         groups = rng.integers(0, 3, size=n)
+    elif kind == "binary":  # two groups: the master keeps one group's rows with both bounds
+        groups = rng.integers(0, 2, size=n)
     else:  # two attributes: every point in two groups
         groups = np.stack([rng.integers(0, 3, size=n), rng.integers(0, 2, size=n)], axis=1)
     w = rng.uniform(0.2, 3.0, size=n) if weighted else None
@@ -57,6 +59,7 @@ def assert_feasible(P, C, res: ColgenResult, tol=1e-7):
 
 CASES = [(seed, kind, delta, weighted) for seed in range(3) for kind in ("disjoint", "overlapping")
          for delta in (0.0, 0.2) for weighted in (False, True)]
+CASES += [(seed, "binary", delta, True) for seed in range(2) for delta in (0.0, 0.3)]
 
 
 @pytest.mark.parametrize("seed,kind,delta,weighted", CASES)
@@ -85,6 +88,8 @@ def test_medium_instance_every_schedule(kind):
         assert res.info["min_reduced_cost"] >= -res.info["tolerance"]
         # Far fewer arcs than the n x k of the dense model.
         assert res.info["columns"] < 0.5 * P.points.shape[0] * C.shape[0]
+        # Every level after the first starts from the lifted basis (one basic variable per row).
+        assert all(L["warm_basis"] for L in res.info["levels"][1:])
 
 
 def test_single_centre():
