@@ -40,6 +40,8 @@ _LAZY = {
     "balance": ("fairopt.metrics", "balance"),
     "balanced_assignment": ("fairopt.transport", "balanced_assignment"),
     "round_assignment": ("fairopt.rounding", "round_assignment"),
+    "solve_colgen": ("fairopt.fast_assignment", "solve_colgen"),
+    "ColgenResult": ("fairopt.fast_assignment", "ColgenResult"),
 }
 _SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge", "transport", "sinkhorn", "resources"}
 
