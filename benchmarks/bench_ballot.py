@@ -4,11 +4,11 @@ Instance per cell: n points from a standard normal in d = 2, k centres drawn fro
 sizes n/k. One exact balanced assignment at those centres, timed end to end (distances
 included for every method):
 
-* ``ours``: :func:`fairopt.transport.balanced_assignment` (multiscale: subsample prices, pruned
+* ``ours``: :func:`fairopt.balanced.transport.balanced_assignment` (multiscale: subsample prices, pruned
   OR-Tools flow, negative-cycle polish; certified optimal), cold start;
 * ``warm``: ours inside BalLOT once the labels have settled (fewer than 2% changed in the last
   step, after "steps" cold steps), warm-started with the previous step's dual prices, as
-  :class:`fairopt.ballot.BalancedKMeans` does;
+  :class:`fairopt.balanced.ballot.BalancedKMeans` does;
 * ``ortools``: ours with OR-Tools on all n*k arcs + polish; ``highs``: the model's LP
   (:mod:`fairopt.models.balanced_transport`) through HiGHS, n <= 1000 only;
 * ``pot``: ``ot.emd(ones, sizes, D)`` (network simplex, exact on floats);
@@ -29,12 +29,12 @@ import os
 import time
 
 import numpy as np
-
-from fairopt.ballot import centroids
-from fairopt.distances import sq_distances
 from fairopt.models.balanced_transport import default_sizes
+
+from fairopt.balanced.ballot import centroids
+from fairopt.balanced.transport import balanced_assignment
+from fairopt.distances import sq_distances
 from fairopt.results import result_record, write_json
-from fairopt.transport import balanced_assignment
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "ballot.json")
 

@@ -6,7 +6,7 @@ groups) and balanced_cluto (9 disjoint groups), n = 1000 points drawn uniformly 
 
 * dense: ``fairopt.solve(models.fair_assignment.to_matrices(...), "highs")``, all n x |S| arcs
   (model building timed separately from the solve);
-* colgen: :func:`fairopt.fast_assignment.solve_colgen` (the default path of
+* colgen: :func:`fairopt.assignment.colgen.solve_colgen` (the default path of
   ``fairopt.fair_assignment`` and ``FairKMeans``), which proves optimality by pricing all arcs.
 
 ``--scale`` adds the scale run: cluto (all 10,000 points, 9 groups) with 4,000 kd-tree
@@ -26,14 +26,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from fairopt.models import fair_assignment as lp2
 
+from fairopt.assignment.colgen import solve_colgen
 from fairopt.candidates import candidate_set
 from fairopt.datasets import load
-from fairopt.fast_assignment import solve_colgen
-from fairopt.models import fair_assignment as lp2
 from fairopt.problem import make_fair_problem
 from fairopt.results import result_record, write_json
-from fairopt.solve import solve
+from fairopt.solvers.core import solve
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "lp2.json"

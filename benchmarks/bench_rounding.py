@@ -7,7 +7,7 @@ The circulation needs only phi and the group labels, and this phi has every poin
 (the hardest case for the rounding; an LP (2) vertex has only a few fractional points), without
 solving an LP with 5 million variables first.
 
-Each solver runs :func:`fairopt.rounding.round_circulation` end to end (network, solve,
+Each solver runs :func:`fairopt.fair.rounding.round_circulation` end to end (network, solve,
 labels, cost check); "solve s" is the flow solver alone on the same network. networkx's network
 simplex is pure Python: it runs in a child process stopped after ``--networkx-cap`` seconds.
 Prints a table and writes ``benchmarks/results/rounding.json``.
@@ -21,11 +21,12 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from fairopt.models import circulation as circ
 
 from fairopt.distances import sq_distances
-from fairopt.models import circulation as circ
+from fairopt.fair.rounding import round_circulation
 from fairopt.results import result_record, write_json
-from fairopt.rounding import _FLOW, round_circulation
+from fairopt.solvers.flow import min_cost_flow
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "rounding.json")
 
@@ -47,7 +48,7 @@ def _run(X, C, g, m, phi, method, arcs):
     t0 = time.perf_counter()
     net = circ.hub_network(phi, (X, C), g, m, arcs=arcs)
     t1 = time.perf_counter()
-    _FLOW[method](net)
+    min_cost_flow(net.tail, net.head, net.lower, net.upper, net.cost, np.zeros(net.n_nodes), net.n_nodes, solver=method)
     t2 = time.perf_counter()
     labels = round_circulation(X, C, phi, g, m, method=method, arcs=arcs)
     t3 = time.perf_counter()

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from fairopt.ballot import BalancedKMeans
+from fairopt.balanced.ballot import BalancedKMeans
 from fairopt.datasets import make_stochastic_balls
 from fairopt.kmeans import kmeans_plusplus, lloyd
 from fairopt.results import result_record, write_json

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib import import_module as _import
 
-from .exceptions import (
+from fairopt.exceptions import (
     FairoptError,
     InfeasibleBoundsError,
     ResourceLimitError,
@@ -21,29 +21,36 @@ from .exceptions import (
     SolverStatusError,
     ValidationError,
 )
-from .lp import LPMatrices
-from .solve import SolveResult, available_solvers, export, solve
+from fairopt.solvers.core import export, solve
+from fairopt.solvers.matrices import LPMatrices
+from fairopt.solvers.registry import available_solvers
+from fairopt.solvers.result import SolveResult
 
 __version__ = "0.1.0"
 
 # Heavier pieces load on first use: `import fairopt` stays fast for the CLI.
 _LAZY = {
-    "fair_assignment": ("fairopt.assignment", "fair_assignment"),
-    "FairAssignment": ("fairopt.assignment", "FairAssignment"),
-    "FairKMeans": ("fairopt.relax_merge", "FairKMeans"),
-    "StrictlyFairKMeans": ("fairopt.fairlets", "StrictlyFairKMeans"),
-    "SparseBarycenter": ("fairopt.barycenter", "SparseBarycenter"),
-    "BalancedKMeans": ("fairopt.ballot", "BalancedKMeans"),
+    "fair_assignment": ("fairopt.assignment.lp2", "fair_assignment"),
+    "FairAssignment": ("fairopt.assignment.lp2", "FairAssignment"),
+    "FairKMeans": ("fairopt.fair.relax_merge", "FairKMeans"),
+    "StrictlyFairKMeans": ("fairopt.fair.fairlets", "StrictlyFairKMeans"),
+    "SparseBarycenter": ("fairopt.barycenter.sparse", "SparseBarycenter"),
+    "BalancedKMeans": ("fairopt.balanced.ballot", "BalancedKMeans"),
     "weighted_kmeans": ("fairopt.kmeans", "weighted_kmeans"),
     "candidate_set": ("fairopt.candidates", "candidate_set"),
     "additive_violation": ("fairopt.metrics", "additive_violation"),
     "balance": ("fairopt.metrics", "balance"),
-    "balanced_assignment": ("fairopt.transport", "balanced_assignment"),
-    "round_assignment": ("fairopt.rounding", "round_assignment"),
-    "solve_colgen": ("fairopt.fast_assignment", "solve_colgen"),
-    "ColgenResult": ("fairopt.fast_assignment", "ColgenResult"),
+    "balanced_assignment": ("fairopt.balanced.transport", "balanced_assignment"),
+    "round_assignment": ("fairopt.fair.rounding", "round_assignment"),
+    "solve_colgen": ("fairopt.assignment.colgen", "solve_colgen"),
+    "ColgenResult": ("fairopt.assignment.colgen", "ColgenResult"),
 }
-_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "rounding", "baselines", "plot", "problem", "distances", "fairlets", "experiment", "results", "progress", "assignment", "ballot", "barycenter", "relax_merge", "transport", "sinkhorn", "resources"}
+_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "baselines", "plot", "problem", "distances",
+               "results", "progress", "solvers", "assignment", "fair", "barycenter", "balanced", "distributed", "cli"}
+# Modules of the flat layout before 0.2, reachable as attributes under their old names.
+_MOVED = {"rounding": "fair.rounding", "fairlets": "fair.fairlets", "relax_merge": "fair.relax_merge",
+          "experiment": "distributed.experiment", "ballot": "balanced.ballot", "transport": "balanced.transport",
+          "sinkhorn": "balanced.sinkhorn", "resources": "solvers.resources", "lp": "solvers.matrices"}
 
 __all__ = [
     "FairoptError", "InfeasibleBoundsError", "ResourceLimitError", "SolverLicenseError",
@@ -58,4 +65,6 @@ def __getattr__(name):
         return getattr(_import(mod), attr)
     if name in _SUBMODULES:
         return _import(f"{__name__}.{name}")
+    if name in _MOVED:
+        return _import(f"{__name__}.{_MOVED[name]}")
     raise AttributeError(f"module 'fairopt' has no attribute {name!r}")

@@ -1,3 +1,6 @@
-from .cli import main
+"""``python -m fairopt``: the command line."""
 import sys
+
+from fairopt.cli.main import main
+
 sys.exit(main())

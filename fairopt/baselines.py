@@ -26,8 +26,25 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ValidationError
-from .problem import validate_n_clusters
+from fairopt.assignment.lp2 import check_method_solver
+from fairopt.barycenter.lp16 import _check_solver_method, solve_lp16, validate_measures
+from fairopt.exceptions import ValidationError
+from fairopt.fair.fairlets import (
+    centroids_and_cost,
+    check_matching_memory,
+    pairwise_matchings,
+    validate_strict_groups,
+)
+from fairopt.fair.relax_merge import fair_clustering_from_centres, warn_best_effort
+from fairopt.kmeans import weighted_kmeans
+from fairopt.problem import (
+    check_distinct_points,
+    make_fair_problem,
+    validate_n_clusters,
+    validate_random_state,
+    validate_time_limit,
+)
+from fairopt.solvers.registry import get_solver
 
 __all__ = ["BaselineClustering", "BaselineBarycenter", "nips19", "orl21", "ijcai24"]
 
@@ -86,10 +103,6 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
     BaselineClustering
         ``info``: ``pivot`` (the pivot group's label) and ``pivot_costs`` (m,).
     """
-    from .fairlets import centroids_and_cost, check_matching_memory, pairwise_matchings, validate_strict_groups
-    from .kmeans import weighted_kmeans
-    from .problem import check_distinct_points, validate_random_state
-
     t0 = time.perf_counter()
     X, g, index = validate_strict_groups(points, groups, who="orl21")
     k = validate_n_clusters(n_clusters, X.shape[0], name="n_clusters")
@@ -132,17 +145,13 @@ def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "high
     n_init : int
         Restarts of the k-means.
     solver, method, time_limit :
-        As in :func:`fairopt.barycenter.fixed_support_barycenter`.
+        As in :func:`fairopt.barycenter.lp16.fixed_support_barycenter`.
     random_state : int, Generator or None
 
     Returns
     -------
     BaselineBarycenter
     """
-    from .barycenter import _check_solver_method, solve_lp16, validate_measures
-    from .kmeans import weighted_kmeans
-    from .problem import check_distinct_points, validate_random_state, validate_time_limit
-
     t0 = time.perf_counter()
     meas = validate_measures(measures)
     union = np.vstack([X for X, _ in meas])
@@ -178,29 +187,17 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
 
     Returns
     -------
-    fairopt.relax_merge.FairClustering
+    fairopt.fair.relax_merge.FairClustering
         ``centres``, ``labels``, ``assignment``, ``fractional_cost``, ``cost``, ``violation``,
         ``seconds`` (kmeans, assign_lp, rounding, total).
     """
     import time
 
-    from .assignment import check_method_solver
-    from .kmeans import weighted_kmeans
-    from .problem import (
-        check_distinct_points,
-        make_fair_problem,
-        validate_n_clusters,
-        validate_random_state,
-        validate_time_limit,
-    )
-    from .relax_merge import fair_clustering_from_centres, warn_best_effort
-    from .solve import _check_solver
-
     problem = make_fair_problem(X, groups, weights=sample_weight, delta=delta, alpha=alpha, beta=beta)
     k = validate_n_clusters(k, problem.n, name="k")
     check_distinct_points(problem.points, k, name="k")
     check_method_solver(method, solver)
-    _check_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
+    get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
     validate_time_limit(time_limit)
     n_init = _positive_int(n_init, "n_init")
     if rounding not in ("auto", "circulation", "iterative"):

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ValidationError
-from .problem import validate_points
+from fairopt.exceptions import ValidationError
+from fairopt.problem import validate_points
 
 __all__ = ["kdtree_nodes", "kdtree_candidates", "grid_candidates", "grid_size_estimate", "candidate_set", "METHODS"]
 

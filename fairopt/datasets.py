@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .exceptions import ValidationError
+from fairopt.exceptions import ValidationError
 
 __all__ = [
     "Dataset",

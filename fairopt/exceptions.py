@@ -29,7 +29,7 @@ class SolverLicenseError(FairoptError, RuntimeError):
 class SolverStatusError(FairoptError, RuntimeError):
     """A solve that ended without a proven optimum (time limit, infeasible, unbounded, error).
 
-    ``result`` holds the :class:`fairopt.solve.SolveResult`, with its ``status``.
+    ``result`` holds the :class:`fairopt.solvers.core.SolveResult`, with its ``status``.
     """
 
     def __init__(self, message: str, result=None):

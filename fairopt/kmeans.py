@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .distances import nearest
-from .exceptions import ValidationError
-from .problem import validate_n_clusters, validate_points, validate_weights
+from fairopt.distances import nearest
+from fairopt.exceptions import ValidationError
+from fairopt.problem import validate_n_clusters, validate_points, validate_weights
 
 __all__ = ["KMeansResult", "kmeans_plusplus", "lloyd", "weighted_kmeans", "kmeans_cost"]
 

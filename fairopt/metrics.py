@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .distances import sq_distances
-from .exceptions import ValidationError
-from .kmeans import kmeans_cost
-from .problem import GroupStructure, encode_groups, validate_points
+from fairopt.distances import sq_distances
+from fairopt.exceptions import ValidationError
+from fairopt.kmeans import kmeans_cost
+from fairopt.problem import GroupStructure, encode_groups, validate_points
 
 __all__ = [
     "kmeans_cost",

@@ -13,8 +13,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .exceptions import ValidationError
-from .problem import encode_groups, resolve_bounds, validate_points, validate_weights
+from fairopt.exceptions import ValidationError
+from fairopt.problem import (
+    encode_groups,
+    resolve_bounds,
+    validate_points,
+    validate_weights,
+)
+from fairopt.results import atomic_write
 
 __all__ = ["plot_clusters", "plot_composition", "plot_cost_vs_k", "save_figure", "cluster_shares", "pca_2d"]
 
@@ -316,8 +322,6 @@ def save_figure(fig, path: str | os.PathLike, overwrite: bool = False, dpi: floa
     str
         The path written.
     """
-    from .results import atomic_write
-
     if not hasattr(fig, "savefig"):
         raise ValidationError(f"save_figure takes a matplotlib Figure; got {type(fig).__name__}")
     path = os.fspath(path)

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .exceptions import InfeasibleBoundsError, ValidationError
+from fairopt.exceptions import InfeasibleBoundsError, ValidationError
 
 __all__ = [
     "GroupStructure",

@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from .exceptions import ValidationError
+from fairopt import __version__
+from fairopt.exceptions import ValidationError
 
 __all__ = [
     "result_record",
@@ -53,7 +54,6 @@ def _versions() -> tuple:
         except metadata.PackageNotFoundError:
             out[name] = None
     if out["fairopt"] is None:  # running from a source tree that is not installed
-        from . import __version__
 
         out["fairopt"] = __version__
     out["python"] = platform.python_version()

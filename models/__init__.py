@@ -4,7 +4,7 @@ Each module declares its LP once per modelling language, with the same names eve
 
 * ``build_pyomo(...)``  -> a Pyomo ``ConcreteModel`` (readable, exportable, any Pyomo solver),
 * ``build_cvxpy(...)``  -> a ``cvxpy.Problem`` of vectorised expressions,
-* ``to_matrices(...)``  -> :class:`fairopt.lp.LPMatrices` for the direct highspy path.
+* ``to_matrices(...)``  -> :class:`fairopt.solvers.matrices.LPMatrices` for the direct highspy path.
 
 Modules: ``fair_assignment`` (LP (2)), ``barycenter`` (LP (16)), ``circulation`` (the
 hub-guided min-cost circulation of the rounding), ``balanced_transport`` (BalLOT).

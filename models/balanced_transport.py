@@ -21,7 +21,7 @@ it, for example to forbid sending point 0 to centre 2 in Pyomo::
     m.forbid = pyo.Constraint(expr=m.F[0, 2] == 0)
     fairopt.solve(m, solver="glpk")
 
-The exact solvers for large n live in :mod:`fairopt.transport`; this module is the declarative
+The exact solvers for large n live in :mod:`fairopt.balanced.transport`; this module is the declarative
 statement of the same LP (reference, extension, export).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.distances import sq_distances
-from fairopt.lp import LPMatrices, stack_blocks
+from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
 __all__ = ["build_pyomo", "build_cvxpy", "to_matrices", "from_costs", "default_sizes"]
 
@@ -133,7 +133,7 @@ def from_costs(costs: Any, sizes: Any = None, weights: Any = None) -> LPMatrices
     """The LP of :func:`to_matrices` for a given cost matrix ``costs`` of shape (n, k).
 
     Any cost works (the BalLOT step uses D(x, j) = ||x - mu_j||^2); used by
-    :func:`fairopt.transport.balanced_assignment` with ``solver="highs"``.
+    :func:`fairopt.balanced.transport.balanced_assignment` with ``solver="highs"``.
     """
     D = np.asarray(costs, dtype=float)
     n, k = D.shape

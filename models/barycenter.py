@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.distances import sq_distances
-from fairopt.lp import LPMatrices, stack_blocks
+from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
 __all__ = ["build_pyomo", "build_cvxpy", "to_matrices", "kept_source_rows"]
 

@@ -41,7 +41,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from fairopt.lp import LPMatrices
+from fairopt.solvers.matrices import LPMatrices
 
 __all__ = ["Network", "hub_network", "build_pyomo", "build_cvxpy", "to_matrices", "arc_costs"]
 

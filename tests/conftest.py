@@ -29,3 +29,31 @@ def tiny_instance() -> tuple[np.ndarray, np.ndarray]:
     X = np.repeat(centres, 4, axis=0) + 0.5 * rng.normal(size=(12, 2))
     groups = np.array([0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 0, 1])
     return X, groups
+
+
+@pytest.fixture
+def replace_everywhere(monkeypatch):
+    """``replace_everywhere(real, fn)`` replaces the object ``real`` by ``fn`` in every fairopt module.
+
+    fairopt's modules import functions at their top, so patching the defining module alone
+    would miss the modules that call them; every module attribute that *is* ``real`` is replaced.
+    """
+    import sys
+
+    def replace(real, fn):
+        for name, mod in list(sys.modules.items()):
+            if name == "fairopt" or name.startswith("fairopt."):
+                for attr, val in list(vars(mod).items()):
+                    if val is real:
+                        monkeypatch.setattr(mod, attr, fn)
+        return real
+
+    return replace
+
+
+@pytest.fixture
+def patch_solve(replace_everywhere):
+    """``patch_solve(fn)`` replaces :func:`fairopt.solve` everywhere; returns the real one."""
+    from fairopt.solvers import core
+
+    return lambda fn: replace_everywhere(core.solve, fn)

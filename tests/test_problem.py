@@ -26,7 +26,7 @@ from fairopt.problem import (
     validate_weights,
 )
 
-solve_mod = importlib.import_module("fairopt.solve")
+solve_mod = importlib.import_module("fairopt.solvers.core")
 
 rng0 = np.random.default_rng(0)
 X = rng0.normal(size=(20, 2))

@@ -96,7 +96,7 @@ def test_lp2_solutions_satisfy_every_constraint(inst, method):
 @SETTINGS
 @given(inst=fair_instances(overlapping=False, weighted=False))
 def test_circulation_rounding_is_integral_cheaper_and_within_two(inst):
-    from fairopt.rounding import round_circulation
+    from fairopt.fair.rounding import round_circulation
 
     X, C, g, _, delta = inst
     P = make_fair_problem(X, g, delta=delta)
@@ -120,7 +120,7 @@ def test_circulation_rounding_is_integral_cheaper_and_within_two(inst):
 @SETTINGS
 @given(inst=fair_instances(overlapping=True))
 def test_iterative_rounding_never_costs_more(inst):
-    from fairopt.rounding import round_iterative
+    from fairopt.fair.rounding import round_iterative
 
     X, C, g, w, delta = inst
     P = make_fair_problem(X, g, weights=w, delta=delta)
@@ -147,7 +147,7 @@ def equal_groups(draw):
 @SETTINGS
 @given(inst=equal_groups(), anchor=st.sampled_from(["matching", "best"]))
 def test_fairlet_decompositions_are_exactly_fair(inst, anchor):
-    from fairopt.fairlets import StrictlyFairKMeans
+    from fairopt.fair.fairlets import StrictlyFairKMeans
 
     X, g, k = inst
     assume(k == 1 or np.ptp(X, axis=0).max() > 0)  # k > 1 on identical points is refused
@@ -192,7 +192,7 @@ def sized_instances(draw):
 @SETTINGS
 @given(inst=sized_instances(), method=st.sampled_from(["exact", "sinkhorn"]))
 def test_balanced_labels_have_exactly_the_requested_sizes(inst, method):
-    from fairopt.ballot import BalancedKMeans
+    from fairopt.balanced.ballot import BalancedKMeans
 
     X, k, sizes = inst
     assume(k == 1 or np.ptp(X, axis=0).max() > 0)
@@ -226,7 +226,7 @@ def assert_plans(measures, weights, plans, tol=1e-8):
 @SETTINGS
 @given(inst=measure_sets(), s=st.integers(1, 5), method=st.sampled_from(["direct", "colgen"]), data=st.data())
 def test_fixed_support_barycenter_marginals(inst, s, method, data):
-    from fairopt.barycenter import fixed_support_barycenter
+    from fairopt.barycenter.lp16 import fixed_support_barycenter
 
     measures, d = inst
     support = data.draw(points(s, d))

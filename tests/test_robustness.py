@@ -28,14 +28,15 @@ from fairopt.exceptions import (
     SolverStatusError,
     ValidationError,
 )
-from fairopt.solve import SolveResult
+from fairopt.solvers.core import SolveResult
 
-solve_mod = importlib.import_module("fairopt.solve")
-relax_merge = importlib.import_module("fairopt.relax_merge")
-assignment_mod = importlib.import_module("fairopt.assignment")
-barycenter_mod = importlib.import_module("fairopt.barycenter")
-fairlets_mod = importlib.import_module("fairopt.fairlets")
-resources = importlib.import_module("fairopt.resources")
+solve_mod = importlib.import_module("fairopt.solvers.core")
+registry = importlib.import_module("fairopt.solvers.registry")
+relax_merge = importlib.import_module("fairopt.fair.relax_merge")
+assignment_mod = importlib.import_module("fairopt.assignment.lp2")
+barycenter_mod = importlib.import_module("fairopt.barycenter.lp16")
+fairlets_mod = importlib.import_module("fairopt.fair.fairlets")
+resources = importlib.import_module("fairopt.solvers.resources")
 
 rng0 = np.random.default_rng(0)
 X = rng0.normal(size=(24, 2))
@@ -49,7 +50,7 @@ def _measures(P):
 
 def _balanced(method):
     def fit(P, g, k, **kw):
-        from fairopt.ballot import BalancedKMeans
+        from fairopt.balanced.ballot import BalancedKMeans
 
         return BalancedKMeans(n_clusters=k, method=method, **_seed(kw)).fit(P)
     return fit
@@ -76,20 +77,17 @@ LP16 = ["SparseBarycenter", "ijcai24"]
 
 
 @pytest.fixture
-def no_solve(monkeypatch):
+def no_solve(replace_everywhere):
     """Every solver and matching entry fails the test: refusals must come before any of them."""
     def boom(*args, **kwargs):
         raise AssertionError("a solver ran before the input was refused")
 
-    for mod, name in [(solve_mod, "solve"), (relax_merge, "solve_lp2"), (assignment_mod, "solve_lp2"),
+    fast = importlib.import_module("fairopt.assignment.colgen")
+    for mod, name in [(solve_mod, "solve"), (assignment_mod, "solve_lp2"),
                       (barycenter_mod, "solve_lp16"), (barycenter_mod, "_lp16_colgen"),
-                      (fairlets_mod, "pairwise_matchings"), (relax_merge, "relax_and_merge")]:
-        monkeypatch.setattr(mod, name, boom)
-    try:
-        fast = importlib.import_module("fairopt.fast_assignment")
-        monkeypatch.setattr(fast, "solve_colgen", boom)
-    except ImportError:
-        pass
+                      (fairlets_mod, "pairwise_matchings"), (relax_merge, "relax_and_merge"),
+                      (fast, "solve_colgen")]:
+        replace_everywhere(getattr(mod, name), boom)
 
 
 def _nan(P):
@@ -224,7 +222,7 @@ def test_measure_weights_within_tolerance_are_renormalised():
 
 
 def test_balanced_sizes_refused(no_solve):
-    from fairopt.ballot import BalancedKMeans
+    from fairopt.balanced.ballot import BalancedKMeans
 
     for sizes, match in [([10, 10, 3], "sum to the number of points n=24; they sum to 23"),
                          ([12, 12, 0], ">= 1"), ([12, 12], "3 integers"), ([8.5, 8, 7.5], "integers")]:
@@ -240,7 +238,7 @@ def test_strictly_fair_refusals_come_first(no_solve):
 
 
 def test_rounding_refuses_an_infeasible_phi():
-    from fairopt.rounding import round_assignment
+    from fairopt.fair.rounding import round_assignment
 
     C = X[:3]
     phi = np.full((24, 3), 1 / 3)
@@ -291,7 +289,7 @@ def test_real_time_limit_without_a_feasible_point_raises_even_best_effort(medium
     assert info.value.status == "time_limit"
 
 
-def _stopped_solve(monkeypatch, status="time_limit"):
+def _stopped_solve(patch_solve, status="time_limit"):
     """The real solve, reported as stopped by a limit with its (feasible) point: what a solver
     with an incumbent returns at its time limit."""
     real = solve_mod.solve
@@ -300,11 +298,11 @@ def _stopped_solve(monkeypatch, status="time_limit"):
         kw.pop("require_optimal", None)
         return dataclasses.replace(real(model, **kw), status=status, raw_status="Time limit reached")
 
-    monkeypatch.setattr(solve_mod, "solve", stopped)
+    patch_solve(stopped)
 
 
-def test_best_effort_returns_labels_and_says_so(monkeypatch):
-    _stopped_solve(monkeypatch)
+def test_best_effort_returns_labels_and_says_so(patch_solve):
+    _stopped_solve(patch_solve)
     with pytest.raises(SolverStatusError, match="status 'time_limit'") as info:
         FairKMeans(n_clusters=3, method="direct", random_state=0).fit(X, G)
     assert info.value.status == "time_limit"
@@ -325,8 +323,8 @@ def test_best_effort_returns_labels_and_says_so(monkeypatch):
     ("unbounded", "cannot be unbounded"),
     ("error", "verbose=True"),
 ])
-def test_failed_status_is_reported_with_what_to_try(monkeypatch, status, hint):
-    monkeypatch.setattr(solve_mod, "solve", lambda model, **kw: SolveResult(status, None, {}, {}, 0.0, "highs", "raw"))
+def test_failed_status_is_reported_with_what_to_try(patch_solve, status, hint):
+    patch_solve(lambda model, **kw: SolveResult(status, None, {}, {}, 0.0, "highs", "raw"))
     for best_effort in (False, True):
         with pytest.raises(SolverStatusError, match=hint) as info:
             FairKMeans(n_clusters=2, method="direct", best_effort=best_effort, random_state=0).fit(X, G)
@@ -336,8 +334,8 @@ def test_failed_status_is_reported_with_what_to_try(monkeypatch, status, hint):
     assert fairopt.fair_assignment(X, X[:3], G, method="direct", require_optimal=False).status == status
 
 
-def test_barycenter_solver_failure(monkeypatch):
-    monkeypatch.setattr(solve_mod, "solve", lambda model, **kw: SolveResult("time_limit", None, {}, {}, 0.0, "highs", "raw"))
+def test_barycenter_solver_failure(patch_solve):
+    patch_solve(lambda model, **kw: SolveResult("time_limit", None, {}, {}, 0.0, "highs", "raw"))
     with pytest.raises(SolverStatusError, match="LP \\(16\\).*status 'time_limit'.*Raise time_limit") as info:
         SparseBarycenter(n_support=2, random_state=0).fit(_measures(X))
     assert info.value.status == "time_limit"
@@ -345,7 +343,7 @@ def test_barycenter_solver_failure(monkeypatch):
 
 @pytest.mark.parametrize("entry", ["FairKMeans", "nips19", "SparseBarycenter", "fair_assignment"])
 def test_missing_solver_says_how_to_install(no_solve, monkeypatch, entry):
-    monkeypatch.setattr(solve_mod, "available_solvers", lambda: {"highs": True, "glpk": False, "cbc": False,
+    monkeypatch.setattr(registry, "available_solvers", lambda: {"highs": True, "glpk": False, "cbc": False,
                                                                  "gurobi": False, "clarabel": False})
     with pytest.raises(SolverNotAvailableError, match="'glpk' is not installed; install it with: apt-get install glpk-utils"):
         if entry == "fair_assignment":
@@ -355,7 +353,7 @@ def test_missing_solver_says_how_to_install(no_solve, monkeypatch, entry):
 
 
 def test_licence_limit_is_reported():
-    if not solve_mod.available_solvers()["gurobi"] or solve_mod.gurobi_size_limit() is None:
+    if not registry.available_solvers()["gurobi"] or registry.gurobi_size_limit() is None:
         pytest.skip("no size-limited Gurobi licence here")
     # The relaxed LP (2) on 60 points and their ~180 candidates has about 10,000 variables.
     P = np.random.default_rng(2).normal(size=(60, 2))
@@ -400,7 +398,7 @@ def test_direct_estimate_is_not_below_the_measured_peak():
     code = (
         "import os, threading, time, numpy as np\n"
         "from fairopt.models import fair_assignment as lp2\n"
-        "from fairopt.solve import solve\n"
+        "from fairopt.solvers.core import solve\n"
         "from fairopt.problem import make_fair_problem\n"
         "page = os.sysconf('SC_PAGE_SIZE')\n"
         "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * page\n"
@@ -454,7 +452,7 @@ def test_check_fits_message(monkeypatch):
 
 
 @pytest.mark.parametrize("method", ["direct", "pyomo", "cvxpy"])
-def test_dense_lp2_refused_before_it_is_built(monkeypatch, method):
+def test_dense_lp2_refused_before_it_is_built(monkeypatch, patch_solve, method):
     monkeypatch.setenv(resources.ENV_VAR, "100K")
     from fairopt.models import fair_assignment as lp2
 
@@ -463,7 +461,7 @@ def test_dense_lp2_refused_before_it_is_built(monkeypatch, method):
 
     for name in ("to_matrices", "build_pyomo", "build_cvxpy"):
         monkeypatch.setattr(lp2, name, built)
-    monkeypatch.setattr(solve_mod, "solve", built)
+    patch_solve(built)
     with pytest.raises(ResourceLimitError, match=f"LP \\(2\\) with .* on the {method} path.*method='colgen'"):
         fairopt.fair_assignment(X, X, G, method=method)
 
@@ -491,7 +489,7 @@ def test_estimators_refuse_oversized_models(monkeypatch):
 def test_export_interrupted_mid_write_leaves_no_file(tmp_path, monkeypatch):
     from fairopt.models import fair_assignment as lp2
 
-    backend = importlib.import_module("fairopt._backend_matrix")
+    backend = importlib.import_module("fairopt.solvers.core").highs_backend
 
     def half_then_interrupt(lp, path):
         with open(path, "w") as fh:
@@ -559,7 +557,7 @@ def unique_optimum(P, C) -> bool:
     of an optimal simplex basis has a nonzero reduced cost (dual nondegeneracy)."""
     import highspy
 
-    from fairopt._backend_matrix import highs_lp, new_highs
+    from fairopt.solvers.highs import highs_lp, new_highs
     from fairopt.models import fair_assignment as lp2
 
     M = lp2.to_matrices(P.points, C, P.groups, P.alpha, P.beta)

@@ -1,0 +1,209 @@
+"""``fair_assignment``: solve LP (2) in one call through the fastest exact path available."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from fairopt.assignment.colgen import solve_colgen
+from fairopt.exceptions import SolverStatusError, ValidationError
+from fairopt.models import fair_assignment as lp2
+from fairopt.problem import (
+    FairProblem,
+    make_fair_problem,
+    validate_points,
+    validate_time_limit,
+)
+from fairopt.solvers.core import solve as _solve_model
+from fairopt.solvers.registry import get_solver
+from fairopt.solvers.resources import check_fits, lp2_size
+
+__all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
+
+METHODS = ("auto", "colgen", "direct", "pyomo", "cvxpy")
+
+
+@dataclass(frozen=True)
+class FairAssignment:
+    """The solution of LP (2).
+
+    Attributes
+    ----------
+    objective : float
+        sum_x sum_c phi(x, c) ||x - c||^2.
+    assignment : scipy.sparse.csr_matrix of shape (n, k)
+        phi(x, c); rows sum to the point weights.
+    status : str
+        ``"optimal"`` (other statuses raise unless ``require_optimal=False``).
+    seconds : float
+        Wall seconds of the whole call (model building and solving).
+    solver : str
+    method : str
+        The path used: ``"colgen"``, ``"direct"``, ``"pyomo"`` or ``"cvxpy"``.
+    info : dict
+        Path-specific details (iterations, columns generated, optimality certificate).
+    """
+
+    objective: float
+    assignment: sp.csr_matrix
+    status: str
+    seconds: float
+    solver: str
+    method: str
+    info: dict = field(default_factory=dict)
+
+    @property
+    def cluster_mass(self) -> np.ndarray:
+        """W(c), shape (k,)."""
+        return np.asarray(self.assignment.sum(axis=0)).ravel()
+
+
+def solve_lp2(
+    problem: FairProblem,
+    centres: np.ndarray,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    threads: int | None = None,
+    verbose: bool = False,
+    progress: bool = False,
+    require_optimal: bool = True,
+) -> FairAssignment:
+    """Solve LP (2) for a validated problem (inner function: inputs are trusted)."""
+    t0 = time.perf_counter()
+    if method == "auto":
+        method = "colgen" if str(solver).lower() == "highs" else "direct"
+    if method == "colgen":
+        res = solve_colgen(
+            problem.points, problem.weights, problem.groups.membership, problem.alpha, problem.beta, centres,
+            time_limit=time_limit, threads=threads, verbose=verbose, progress=progress,
+        )
+        status, objective, phi, info = res.status, res.objective, res.assignment, res.info
+        name = "highs"
+    else:
+        if method not in METHODS:
+            raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+        g = problem.groups
+        check_fits("LP (2)", **lp2_size(problem.n, centres.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
+        args = (problem.points, centres, problem.groups, problem.alpha, problem.beta, problem.weights)
+        if method == "direct":
+            model = lp2.to_matrices(*args)
+        elif method == "pyomo":
+            model = lp2.build_pyomo(*args)
+        else:
+            model = lp2.build_cvxpy(*args)
+        res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose)
+        status, objective, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
+        phi = None
+        if "phi" in res.values:
+            vals = np.asarray(res.values["phi"], dtype=float)
+            vals[np.abs(vals) < 1e-12] = 0.0
+            phi = sp.csr_matrix(np.maximum(vals, 0.0))
+        info["duals"] = res.duals
+    out = FairAssignment(objective, phi, status, time.perf_counter() - t0, name, method, info)
+    if require_optimal and status != "optimal":
+        raise SolverStatusError(
+            f"LP (2) on {problem.n} points and {centres.shape[0]} centres ended with status {status!r} "
+            f"({name}, {method} path): no proven optimum; {status_hint(status, time_limit)}",
+            out,
+        )
+    return out
+
+
+def status_hint(status: str, time_limit: float | None = None, offer_best_effort: bool = True) -> str:
+    """What to try after LP (2) ended with a status other than optimal."""
+    if status in ("time_limit", "iteration_limit", "interrupted"):
+        limit = "" if time_limit is None else f" (it was {time_limit:g} s)"
+        hint = f"raise time_limit{limit} or use fewer candidates (candidate_ratio=0.2)"
+        if offer_best_effort:
+            hint += (", or accept a best-effort result: FairKMeans(best_effort=True), nips19(best_effort=True) or "
+                     "fair_assignment(require_optimal=False)")
+        return hint
+    if status in ("infeasible", "infeasible_or_unbounded"):
+        return ("the bounds passed the up-front check beta_i <= share_i <= alpha_i, under which LP (2) is feasible, "
+                "so this is numerical trouble: try another solver (solver='glpk') or method='direct'")
+    if status == "unbounded":
+        return "LP (2) has non-negative costs and cannot be unbounded: a solver failure; try another solver or method"
+    return "run with verbose=True to see the solver log, or try another solver or method='direct'"
+
+
+def check_method_solver(method: str, solver: str) -> None:
+    """Refuse an unknown LP (2) path, and the HiGHS-only column generation with another solver."""
+    if method not in METHODS:
+        raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+    if method == "colgen" and str(solver).lower() != "highs":
+        raise ValidationError(f"method='colgen' runs on HiGHS only; got solver={solver!r} (use method='auto' or 'direct')")
+
+
+def fair_assignment(
+    points: Any,
+    centres: Any,
+    groups: Any,
+    alpha: Any = None,
+    beta: Any = None,
+    delta: float | None = None,
+    weights: Any = None,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    threads: int | None = None,
+    verbose: bool = False,
+    require_optimal: bool = True,
+) -> FairAssignment:
+    """Solve the fair assignment LP (2) of the Relax-and-Merge paper.
+
+    minimise sum_x sum_c phi(x, c) ||x - c||^2 subject to sum_c phi(x, c) = w(x) and
+    beta_i W(c) <= W_i(c) <= alpha_i W(c) for every centre c and group i.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d)
+    centres : ndarray of shape (k, d)
+    groups : array-like of shape (n,) or (n, a)
+        Group labels; several columns give overlapping groups.
+    alpha, beta : float, ndarray of shape (m,) or mapping label -> bound, optional
+        Upper/lower share of every group in every cluster. Missing ones come from ``delta``.
+    delta : float in [0, 1), optional
+        Slack: beta_i = r_i (1 - delta), alpha_i = r_i / (1 - delta), r_i the share of group i.
+    weights : ndarray of shape (n,), optional
+        Point masses; ones by default.
+    solver : str
+        ``"highs"`` (default), ``"glpk"``, ``"cbc"``, ``"gurobi"``, ``"clarabel"`` (cvxpy only).
+    method : {"auto", "colgen", "direct", "pyomo", "cvxpy"}
+        ``"auto"`` takes the exact column-generation path with HiGHS, the matrix path otherwise.
+    time_limit : float, optional
+        Seconds.
+    require_optimal : bool
+        When False a non-optimal status is returned in ``status`` instead of raised.
+
+    Returns
+    -------
+    FairAssignment
+
+    Raises
+    ------
+    ValidationError
+        Bad input (shapes, NaN/inf, labels, weights, bounds, options), before any solve.
+    InfeasibleBoundsError
+        Bounds that no assignment satisfies (beta_i > share_i or alpha_i < share_i).
+    SolverNotAvailableError
+        An unknown solver or one that is not installed.
+    ResourceLimitError
+        A dense path (``"direct"``, ``"pyomo"``, ``"cvxpy"``) whose model would not fit in memory.
+    SolverStatusError
+        No proven optimum (``.status``), unless ``require_optimal=False``.
+    """
+    check_method_solver(method, solver)
+    get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
+    time_limit = validate_time_limit(time_limit)
+    problem = make_fair_problem(points, groups, weights=weights, delta=delta, alpha=alpha, beta=beta)
+    C = validate_points(centres, name="centres")
+    if C.shape[1] != problem.points.shape[1]:
+        raise ValidationError(
+            f"centres have {C.shape[1]} columns but points have {problem.points.shape[1]}; both need the same dimension d"
+        )
+    return solve_lp2(problem, C, solver=solver, method=method, time_limit=time_limit, threads=threads,
+                     verbose=verbose, require_optimal=require_optimal)

@@ -1,0 +1,1 @@
+"""The ``fairopt`` command line: one module per subcommand, listed in :mod:`fairopt.cli.main`."""

@@ -1,0 +1,147 @@
+"""What every subcommand shares: the parser, data options (--dataset / --csv), output options.
+
+A subcommand module provides ``add_subparser(subparsers)`` and ``run(args) -> int``;
+:mod:`fairopt.cli.main` lists them in one table.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+
+import numpy as np
+
+from fairopt import datasets
+from fairopt.exceptions import FairoptError
+from fairopt.plot import save_figure
+from fairopt.results import write_json
+
+
+class CLIError(FairoptError):
+    """A command-line usage error (bad option combination, unreadable CSV)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), exit status 2 as usual."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --------------------------------------------------------------------------- data options
+def add_data_options(p: argparse.ArgumentParser, groups: bool = True) -> None:
+    """Options shared by the subcommands that read points (and groups)."""
+    src = p.add_argument_group("data (a named dataset or a CSV file)")
+    src.add_argument("--dataset", help="dataset name (see `fairopt.datasets.available_datasets()`)")
+    src.add_argument("--data-home", help="folder with the dataset files (default: $FAIROPT_DATA, then ~/fairopt_data)")
+    src.add_argument("--max-points", type=int, help="subsample uniformly to this many points (fixed seed)")
+    if groups:
+        src.add_argument("--attributes", help="comma-separated group columns of the dataset (default: all)")
+    src.add_argument("--csv", help="a CSV file with a header row")
+    src.add_argument("--features", help="comma-separated feature columns of --csv")
+    if groups:
+        src.add_argument("--groups", help="comma-separated group columns of --csv")
+    src.add_argument("--sep", default=",", help="CSV separator (default ',')")
+
+
+def _split(text):
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def read_csv(path: str, features: list, group_cols: list | None, sep: str = ","):
+    """Read feature columns (as floats) and group columns (as strings) from a CSV with a header."""
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh, delimiter=sep))
+    except OSError as exc:
+        raise CLIError(f"cannot read --csv {path!r}: {exc.strerror}") from None
+    if len(rows) < 2:
+        raise CLIError(f"--csv {path!r} has no data rows")
+    header = [h.strip().strip('"') for h in rows[0]]
+    index = {h: i for i, h in enumerate(header)}
+    for col in (features or []) + (group_cols or []):
+        if col not in index:
+            raise CLIError(f"column {col!r} is not in {path!r}; columns are {header}")
+    body = [r for r in rows[1:] if r]
+    short = [i for i, r in enumerate(body) if len(r) < len(header)]
+    if short:
+        raise CLIError(f"--csv {path!r}: data row {short[0] + 1} has {len(body[short[0]])} field(s) but the header has "
+                       f"{len(header)}; is --sep {sep!r} right?")
+    try:
+        X = np.array([[float(r[index[c]]) for c in features] for r in body])
+    except ValueError as exc:
+        raise CLIError(f"a feature column of {path!r} is not numeric: {exc}") from None
+    G = None
+    if group_cols:
+        G = np.array([[r[index[c]].strip() for c in group_cols] for r in body], dtype=object)
+        blank = np.flatnonzero((G == "").any(axis=1))
+        if blank.size:
+            raise CLIError(f"--csv {path!r}: a group column is empty in {blank.size} data row(s) (first: row "
+                           f"{blank[0] + 1}); fill in or drop those rows")
+        G = G[:, 0] if G.shape[1] == 1 else G
+    return X, G
+
+
+def load_data(args, groups: bool = True):
+    """(X, groups or None) from --dataset or --csv."""
+    if bool(args.dataset) == bool(args.csv):
+        raise CLIError("give exactly one of --dataset NAME or --csv FILE")
+    if args.max_points is not None and args.max_points < 1:
+        raise CLIError(f"--max-points must be a positive number of points; got {args.max_points}")
+    if args.dataset:
+        attrs = _split(getattr(args, "attributes", None))
+        X, G = datasets.load(args.dataset, data_home=args.data_home, max_points=args.max_points,
+                             random_state=0, attributes=attrs)
+        return X, (G if groups else None)
+    feats = _split(args.features)
+    if not feats:
+        raise CLIError("--csv needs --features col1,col2,...")
+    gcols = _split(getattr(args, "groups", None)) if groups else None
+    if groups and not gcols:
+        raise CLIError("--csv needs --groups col (one or more group columns)")
+    X, G = read_csv(args.csv, feats, gcols, args.sep)
+    if args.max_points and args.max_points < X.shape[0]:
+        idx = np.sort(np.random.default_rng(0).choice(X.shape[0], args.max_points, replace=False))
+        X, G = X[idx], (None if G is None else G[idx])
+    return X, G
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    out = p.add_argument_group("output")
+    out.add_argument("--json", help="write a JSON result (inputs, parameters, seeds, versions, costs, seconds)")
+    out.add_argument("--plot", help="write a figure (PNG)")
+    out.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    out.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def write_outputs(args, record: dict, figure_fn=None) -> None:
+    """Write --json and --plot; files are written whole or not at all."""
+    if getattr(args, "json", None):
+        write_json(record, args.json, overwrite=args.overwrite)
+        print(f"wrote {args.json}")
+    if getattr(args, "plot", None) and figure_fn is not None:
+        save_figure(figure_fn(), args.plot, overwrite=args.overwrite)
+        print(f"wrote {args.plot}")
+
+
+def inputs_record(args, X):
+    return {"dataset": args.dataset, "csv": args.csv, "n": int(X.shape[0]), "d": int(X.shape[1]),
+            "max_points": args.max_points, "attributes": getattr(args, "attributes", None)}
+
+
+def params_record(args):
+    skip = {"func", "json", "plot", "overwrite", "quiet", "command"}
+    return {k: v for k, v in vars(args).items() if k not in skip}
+
+
+OUTPUT_OPTIONS = ("json", "plot", "export_lp")
+
+
+def check_outputs(args) -> None:
+    """Refuse existing output files before any work, so a refused run writes nothing at all."""
+    if getattr(args, "overwrite", False):
+        return
+    for name in OUTPUT_OPTIONS:
+        path = getattr(args, name, None)
+        if path and os.path.exists(path):
+            raise FileExistsError(f"--{name.replace('_', '-')} {path} exists; pass --overwrite to replace it")

@@ -1,0 +1,107 @@
+"""``fairopt fair-kmeans``: Relax and Merge (Algorithm 1) beside the NIPS19 baseline."""
+from __future__ import annotations
+
+import time
+
+from fairopt.baselines import nips19
+from fairopt.cli.common import (
+    add_data_options,
+    add_output_options,
+    inputs_record,
+    load_data,
+    params_record,
+    write_outputs,
+)
+from fairopt.fair.relax_merge import FairKMeans
+from fairopt.models import fair_assignment as lp2
+from fairopt.plot import plot_clusters
+from fairopt.problem import encode_groups
+from fairopt.results import result_record
+from fairopt.solvers.core import export
+from fairopt.solvers.resources import check_fits, lp2_size
+
+
+def add_subparser(sub) -> None:
+    p = sub.add_parser("fair-kmeans", help="fair k-means by Relax and Merge (Algorithm 1), with the NIPS19 baseline",
+                       description="Fair k-means by Relax and Merge; prints cost, fractional cost, violation and "
+                                   "seconds per stage next to the NIPS19 baseline (Bera et al. 2019).")
+    add_data_options(p)
+    p.add_argument("--k", type=int, default=6, help="number of clusters")
+    p.add_argument("--delta", type=float, default=0.1, help="slack of the fairness bounds, in [0, 1)")
+    p.add_argument("--solver", default="highs", help="LP solver: highs, glpk, cbc, gurobi")
+    p.add_argument("--method", default="auto", help="LP (2) path: auto, colgen, direct, pyomo, cvxpy")
+    p.add_argument("--candidates", default="kdtree+points", help="candidate set: kdtree+points, kdtree, points, grid")
+    p.add_argument("--n-candidates", type=int, help="size of the sampled candidate set")
+    p.add_argument("--candidate-ratio", type=float, default=1.0, help="fraction of the candidate set kept")
+    p.add_argument("--n-init", type=int, default=10, help="restarts of the k-means merge")
+    p.add_argument("--n-refine", type=int, default=0,
+                   help="steps of the optional fair Lloyd refinement after the merge (0: the paper's Algorithm 1)")
+    p.add_argument("--time-limit", type=float, help="seconds per LP solve")
+    p.add_argument("--best-effort", action="store_true", help="return labels even from a non-optimal LP")
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--no-baseline", action="store_true", help="skip the NIPS19 baseline")
+    p.add_argument("--export-lp", help="write LP (2) on the final centres to this .lp or .mps file")
+    add_output_options(p)
+    p.set_defaults(func=run)
+
+
+def summary_row(name, est_or_res):
+    get = (lambda a: getattr(est_or_res, a + "_")) if hasattr(est_or_res, "labels_") else (lambda a: getattr(est_or_res, a))
+    return name, get("cost"), get("fractional_cost"), get("violation"), get("seconds")
+
+
+def print_fair_summary(rows, k, n, delta) -> None:
+    print(f"fair k-means: n={n} k={k} delta={delta}")
+    print(f"{'method':<16}{'cost':>14}{'fractional':>14}{'violation':>11}{'seconds':>10}")
+    for name, cost, frac, viol, secs in rows:
+        print(f"{name:<16}{cost:>14.6g}{frac:>14.6g}{viol:>11.3g}{secs.get('total', sum(secs.values())):>10.2f}")
+    for name, *_, secs in rows:
+        stages = ", ".join(f"{k_}={v:.2f}s" for k_, v in secs.items() if k_ != "total")
+        print(f"  {name} stages: {stages}")
+    if len(rows) == 2 and rows[1][2] > 0:
+        print(f"  fractional cost ratio {rows[0][0]}/{rows[1][0]}: {rows[0][2] / rows[1][2]:.3f}")
+
+
+def run(args) -> int:
+    X, G = load_data(args)
+    if args.export_lp:
+        # Refuse a dense LP (2) file that cannot be built before spending the run on it.
+        g = encode_groups(G, X.shape[0])
+        check_fits("LP (2) for --export-lp", **lp2_size(X.shape[0], args.k, g.n_groups, g.n_attributes),
+                   fix="drop --export-lp or export a subsample (--max-points)")
+    t0 = time.perf_counter()
+    fk = FairKMeans(n_clusters=args.k, delta=args.delta, solver=args.solver, method=args.method,
+                    candidates=args.candidates, n_candidates=args.n_candidates,
+                    candidate_ratio=args.candidate_ratio, n_init=args.n_init, n_refine=args.n_refine,
+                    time_limit=args.time_limit,
+                    best_effort=args.best_effort, random_state=args.random_state,
+                    progress=not args.quiet).fit(X, G)
+    rows = [summary_row("relax-merge", fk)]
+    base = None
+    if not args.no_baseline:
+        base = nips19(X, G, args.k, delta=args.delta, solver=args.solver, method=args.method,
+                      n_init=args.n_init, random_state=args.random_state)
+        rows.append(summary_row("nips19", base))
+    print_fair_summary(rows, args.k, X.shape[0], args.delta)
+    if fk.status_ != "optimal":
+        print(f"  WARNING: best-effort result, LP status {fk.status_!r}")
+    if args.export_lp:
+        export(lp2.to_matrices(X, fk.cluster_centers_, G, fk.alpha_, fk.beta_), args.export_lp, overwrite=args.overwrite)
+        print(f"wrote {args.export_lp}")
+    if args.json or args.plot:
+        metrics = {"relax_merge": {"cost": fk.cost_, "fractional_cost": fk.fractional_cost_,
+                                   "relaxed_cost": fk.relaxed_cost_, "violation": fk.violation_, "status": fk.status_}}
+        if base is not None:
+            metrics["nips19"] = {"cost": base.cost, "fractional_cost": base.fractional_cost, "violation": base.violation}
+        record = result_record("fair-kmeans", inputs=inputs_record(args, X), parameters=params_record(args),
+                               seeds={"random_state": args.random_state}, metrics=metrics,
+                               seconds={"relax_merge": fk.seconds_, **({"nips19": base.seconds} if base else {}),
+                                        "wall": time.perf_counter() - t0},
+                               extra={"labels": fk.labels_.tolist(), "centres": fk.cluster_centers_.tolist()})
+
+        def figure():
+            return plot_clusters(X, fk.labels_, groups=G, centres=fk.cluster_centers_,
+                                 title=f"Relax and Merge, k={args.k}, delta={args.delta}")
+
+        write_outputs(args, record, figure)
+    return 0

@@ -1,0 +1,1 @@
+"""Work on Dask: experiment grids (:mod:`~fairopt.distributed.experiment`)."""

@@ -1,0 +1,389 @@
+"""Algorithm 1 of the Relax-and-Merge paper: fair k-means (``FairKMeans``).
+
+Song, Mo, Yang, Ding. "Relax and Merge: A Simple Yet Effective Framework for Solving Fair
+k-Means and k-sparse Wasserstein Barycenter Problems".
+
+    1. S <- an approximate centroid set (candidate centres)
+    2. relax:  phi <- LP (2) with C = S          (every candidate may be a centre)
+    3. move:   W(s) = sum_x phi(x, s);  s <- sum_x phi(x, s) x / W(s)
+    4. merge:  k centres <- weighted k-means (k-means++ then Lloyd) on (S, W)
+    5. phi <- LP (2) with the k merged centres
+    6. round phi to an integral assignment (violation <= 2 for disjoint groups)
+
+The merge costs a factor rho (the k-means approximation), giving (1 + 4 rho + O(eps)) times
+the fair optimum (the paper's Theorem 1).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from fairopt.assignment.lp2 import (
+    FairAssignment,
+    check_method_solver,
+    solve_lp2,
+    status_hint,
+)
+from fairopt.candidates import candidate_set
+from fairopt.distances import sq_distances
+from fairopt.exceptions import SolverStatusError, ValidationError
+from fairopt.fair.rounding import round_assignment
+from fairopt.kmeans import weighted_kmeans
+from fairopt.metrics import additive_violation, kmeans_cost
+from fairopt.problem import (
+    FairProblem,
+    check_distinct_points,
+    make_fair_problem,
+    validate_n_clusters,
+    validate_random_state,
+    validate_time_limit,
+)
+from fairopt.solvers.registry import get_solver
+
+__all__ = ["FairKMeans", "FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates",
+           "warn_best_effort"]
+
+
+@dataclass
+class FairClustering:
+    """Everything a fair clustering run produces (shared by Relax-and-Merge and NIPS19)."""
+
+    centres: np.ndarray
+    labels: np.ndarray
+    assignment: sp.csr_matrix
+    fractional_cost: float
+    cost: float
+    violation: float
+    status: str
+    seconds: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def move_candidates(points: np.ndarray, candidates: np.ndarray, phi: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Step 3: weight every candidate by the mass it received and move it to that mass's centroid.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d)
+    candidates : ndarray of shape (s, d)
+    phi : sparse matrix of shape (n, s)
+        Fractional assignment of LP (2) on the candidates.
+
+    Returns
+    -------
+    moved : ndarray of shape (s', d)
+        Centroids of the mass of every candidate with W(s) > 0.
+    W : ndarray of shape (s',)
+        Their weights W(s).
+    """
+    phi = sp.csr_matrix(phi)
+    W = np.asarray(phi.sum(axis=0)).ravel()
+    keep = W > 1e-12 * max(W.max(initial=0.0), 1.0)
+    # s <- sum_x phi(x, s) x / W(s): one sparse product, no loop over candidates.
+    moved = np.asarray(phi.T @ points)[keep] / W[keep, None]
+    return moved, W[keep]
+
+
+def fair_clustering_from_centres(
+    problem: FairProblem,
+    centres: np.ndarray,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    rounding: str = "auto",
+    best_effort: bool = False,
+    verbose: bool = False,
+    flow_solver: str = "auto",
+) -> FairClustering:
+    """Steps 5 and 6: LP (2) on given centres, then rounding to integral labels."""
+    t0 = time.perf_counter()
+    fa = solve_lp2(problem, centres, solver=solver, method=method, time_limit=time_limit,
+                   verbose=verbose, require_optimal=not best_effort)
+    t1 = time.perf_counter()
+    if fa.assignment is None:
+        raise SolverStatusError(
+            f"LP (2) on the {centres.shape[0]} final centres stopped with status {fa.status!r} before finding a "
+            f"feasible point, so even a best-effort run has no labels to return; "
+            f"{status_hint(fa.status, time_limit, offer_best_effort=False)}",
+            fa,
+        )
+    labels = round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha, problem.beta,
+                              weights=problem.weights, method=rounding, flow_solver=flow_solver)
+    t2 = time.perf_counter()
+    k = centres.shape[0]
+    cost = kmeans_cost(problem.points, centres, labels, weights=problem.weights)
+    violation = additive_violation(labels, problem.groups.membership, problem.alpha, problem.beta, k=k,
+                                   weights=problem.weights)
+    return FairClustering(
+        centres=centres, labels=labels, assignment=fa.assignment, fractional_cost=float(fa.objective),
+        cost=float(cost), violation=float(violation), status=fa.status,
+        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1}, extra={"assign_info": fa.info},
+    )
+
+
+def refine_centres(problem: FairProblem, centres: np.ndarray, n_iter: int, solver: str = "highs",
+                   method: str = "auto", time_limit: float | None = None, tol: float = 1e-6) -> tuple[np.ndarray, list]:
+    """Optional fair Lloyd refinement after the merge (not part of the paper's Algorithm 1).
+
+    Alternates LP (2) on the centres with moving every centre to the centroid of the mass it
+    receives; a centre that receives nothing is re-seeded at the point that pays most. Each
+    step keeps the previous assignment feasible, and the centroid minimises sum_x phi(x, c)
+    ||x - c||^2 for fixed phi, so the LP (2) objective never increases.
+
+    Returns
+    -------
+    centres : ndarray of shape (k, d)
+    history : list of float
+        LP (2) objective before each move (monotone non-increasing).
+    """
+    history = []
+    for _ in range(n_iter):
+        fa = solve_lp2(problem, centres, solver=solver, method=method, time_limit=time_limit)
+        history.append(float(fa.objective))
+        if len(history) > 1 and history[-2] - history[-1] <= tol * abs(history[-2]):
+            break
+        phi = sp.csr_matrix(fa.assignment)
+        W = np.asarray(phi.sum(axis=0)).ravel()
+        new = centres.copy()
+        used = W > 1e-12
+        new[used] = np.asarray(phi.T @ problem.points)[used] / W[used, None]
+        if (~used).any():
+            # cost each point pays now; the most expensive ones seed the empty centres
+            pay = np.asarray(phi.multiply(sq_distances(problem.points, centres)).sum(axis=1)).ravel()
+            new[~used] = problem.points[np.argsort(-pay, kind="stable")[: int((~used).sum())]]
+        centres = new
+    return centres, history
+
+
+def relax_and_merge(
+    problem: FairProblem,
+    k: int,
+    rng: np.random.Generator,
+    candidates: str = "kdtree+points",
+    n_candidates: int | None = None,
+    candidate_ratio: float = 1.0,
+    n_init: int = 10,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    rounding: str = "auto",
+    best_effort: bool = False,
+    verbose: bool = False,
+    progress: bool = False,
+    flow_solver: str = "auto",
+    n_refine: int = 0,
+) -> FairClustering:
+    """Algorithm 1 on a validated problem; see the module docstring for the steps."""
+    seconds = {}
+    t = time.perf_counter()
+    S = candidate_set(problem.points, method=candidates, size=n_candidates, ratio=candidate_ratio, random_state=rng)
+    seconds["candidates"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    relax: FairAssignment = solve_lp2(problem, S, solver=solver, method=method, time_limit=time_limit,
+                                      verbose=verbose, progress=progress, require_optimal=not best_effort)
+    seconds["relax_lp"] = time.perf_counter() - t
+    if relax.assignment is None:
+        raise SolverStatusError(
+            f"the relaxed LP (2) on {S.shape[0]} candidate centres stopped with status {relax.status!r} before "
+            f"finding a feasible point, so even a best-effort run has no labels to return; "
+            f"{status_hint(relax.status, time_limit, offer_best_effort=False)}",
+            relax,
+        )
+
+    t = time.perf_counter()
+    moved, W = move_candidates(problem.points, S, relax.assignment)
+    if moved.shape[0] < k:
+        # Fewer loaded candidates than k: pad with data points so the merge can return k centres.
+        extra = problem.points[rng.choice(problem.n, size=k - moved.shape[0], replace=False)]
+        moved = np.vstack([moved, extra])
+        W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
+    merged = weighted_kmeans(moved, W, k, n_init=n_init, random_state=rng)
+    centres, history = merged.centres, []
+    seconds["merge"] = time.perf_counter() - t
+    if n_refine > 0:
+        t = time.perf_counter()
+        centres, history = refine_centres(problem, centres, n_refine, solver=solver, method=method,
+                                          time_limit=time_limit)
+        seconds["refine"] = time.perf_counter() - t
+
+    result = fair_clustering_from_centres(problem, centres, solver=solver, method=method,
+                                          time_limit=time_limit, rounding=rounding, best_effort=best_effort,
+                                          verbose=verbose, flow_solver=flow_solver)
+    result.seconds = {**seconds, **result.seconds}
+    result.seconds["total"] = sum(result.seconds.values())
+    if relax.status != "optimal":
+        result.status = relax.status
+    result.extra.update(
+        relaxed_cost=float(relax.objective) if relax.objective is not None else float("nan"),
+        refine_history=history,
+        n_candidates=int(S.shape[0]),
+        n_loaded_candidates=int(np.count_nonzero(W > 1e-9)),
+        merge_cost=float(merged.cost),
+        relax_info=relax.info,
+    )
+    return result
+
+
+def warn_best_effort(who: str, status: str) -> None:
+    """The warning of a best-effort result (labels from an LP (2) solution not proven optimal)."""
+    if status != "optimal":
+        warnings.warn(
+            f"{who}: best-effort result: LP (2) stopped with status {status!r}, so the centres and labels come from "
+            "a feasible but unproven LP solution (the status says so); the rounding bound on the violation still holds, "
+            "the cost guarantee does not",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+class FairKMeans:
+    """Fair k-means by Relax and Merge (Algorithm 1).
+
+    Parameters
+    ----------
+    n_clusters : int
+        k.
+    delta : float in [0, 1), default 0.1
+        Slack of the bounds: beta_i = r_i (1 - delta), alpha_i = r_i / (1 - delta) with r_i the
+        share of group i. Ignored for a bound given explicitly.
+    alpha, beta : float, ndarray of shape (m,) or mapping label -> bound, optional
+        Explicit upper/lower share of every group in every cluster.
+    candidates : {"kdtree+points", "kdtree", "points", "grid"}
+        The approximate centroid set S (see :func:`fairopt.candidates.candidate_set`).
+    n_candidates : int, optional
+        Size of the sampled part of S.
+    candidate_ratio : float in (0, 1]
+        Fraction of S kept (the paper samples 10% to 100%).
+    n_init : int
+        Restarts of the weighted k-means merge.
+    solver : str
+        LP solver ("highs" default; "glpk", "cbc", "gurobi").
+    method : {"auto", "colgen", "direct", "pyomo", "cvxpy"}
+        How LP (2) is solved; "auto" takes the exact column-generation path with HiGHS.
+    time_limit : float, optional
+        Seconds per LP solve.
+    rounding : {"auto", "circulation", "iterative"}
+        "auto": circulation for disjoint groups, iterative LP rounding for overlapping ones.
+    flow_solver : {"auto", "ortools", "highs", "networkx"}
+        Min-cost flow solver of the circulation ("auto": OR-Tools when installed, else HiGHS).
+    n_refine : int, default 0
+        Steps of an optional fair Lloyd refinement after the merge (LP (2), then centroids;
+        monotone in the LP (2) cost). 0 runs the paper's Algorithm 1 exactly. It helps when the
+        relaxed LP loads fewer than k candidates (e.g. hypercube at delta = 0).
+    best_effort : bool
+        When True, an LP (2) stopped before its proven optimum (time limit) still gives labels
+        if the solver has a feasible point; ``status_`` holds the LP status and a
+        ``RuntimeWarning`` says so. Without a feasible point it raises all the same. When False
+        (default) any status but optimal raises :class:`fairopt.SolverStatusError` (``.status``).
+    random_state : int, Generator or None
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (k, d)
+    labels_ : ndarray of shape (n,)
+        Integral assignment after rounding.
+    assignment_ : scipy.sparse.csr_matrix of shape (n, k)
+        Fractional assignment of LP (2) on the final centres.
+    fractional_cost_ : float
+        LP (2) objective on the final centres.
+    relaxed_cost_ : float
+        LP (2) objective on the candidate set (the relaxation).
+    cost_ : float
+        k-means cost of ``labels_`` to ``cluster_centers_`` (squared distances, weighted).
+    violation_ : float
+        Additive violation of ``labels_`` (0: within the bounds).
+    alpha_, beta_ : ndarray of shape (m,)
+        The bounds used; ``group_labels_`` names the groups in that order.
+    status_ : str
+        "optimal", or the LP status of a best-effort run.
+    seconds_ : dict
+        Seconds per stage (candidates, relax_lp, merge, assign_lp, rounding, total).
+    """
+
+    def __init__(self, n_clusters: int = 8, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
+                 candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
+                 n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
+                 rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,
+                 random_state: Any = None, verbose: bool = False, progress: bool = False, n_refine: int = 0):
+        self.n_clusters = n_clusters
+        self.delta = delta
+        self.alpha = alpha
+        self.beta = beta
+        self.candidates = candidates
+        self.n_candidates = n_candidates
+        self.candidate_ratio = candidate_ratio
+        self.n_init = n_init
+        self.solver = solver
+        self.method = method
+        self.time_limit = time_limit
+        self.rounding = rounding
+        self.flow_solver = flow_solver
+        self.n_refine = n_refine
+        self.best_effort = best_effort
+        self.random_state = random_state
+        self.verbose = verbose
+        self.progress = progress
+
+    def _validate(self, X, groups, sample_weight):
+        problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
+        k = validate_n_clusters(self.n_clusters, problem.n)
+        check_distinct_points(problem.points, k)
+        check_method_solver(self.method, self.solver)
+        validate_time_limit(self.time_limit)
+        if not isinstance(self.best_effort, (bool, np.bool_)):
+            raise ValidationError(f"best_effort must be True or False; got {self.best_effort!r}")
+        if not (isinstance(self.n_init, (int, np.integer)) and self.n_init >= 1):
+            raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
+        if isinstance(self.n_refine, bool) or not (isinstance(self.n_refine, (int, np.integer)) and self.n_refine >= 0):
+            raise ValidationError(f"n_refine must be a non-negative integer; got {self.n_refine!r}")
+        if not (np.isscalar(self.candidate_ratio) and 0 < self.candidate_ratio <= 1):
+            raise ValidationError(f"candidate_ratio must be in (0, 1]; got {self.candidate_ratio!r}")
+        if self.rounding not in ("auto", "circulation", "iterative"):
+            raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {self.rounding!r}")
+        if self.flow_solver not in ("auto", "ortools", "highs", "networkx"):
+            raise ValidationError(f"flow_solver must be 'auto', 'ortools', 'highs' or 'networkx'; got {self.flow_solver!r}")
+        if self.rounding == "circulation" and not problem.groups.disjoint:
+            raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
+                                  "use rounding='iterative' or 'auto' for overlapping groups")
+
+        get_solver(self.solver, "cvxpy" if self.method == "cvxpy" else "matrices")
+        return problem, k
+
+    def fit(self, X: Any, groups: Any, sample_weight: Any = None) -> "FairKMeans":
+        """Cluster ``X`` (n, d) fairly with respect to ``groups`` ((n,) or (n, a) labels)."""
+        problem, k = self._validate(X, groups, sample_weight)
+        rng = validate_random_state(self.random_state)
+        res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
+                              candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
+                              method=self.method, time_limit=self.time_limit, rounding=self.rounding,
+                              best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
+                              flow_solver=self.flow_solver, n_refine=self.n_refine)
+        self._store(res, problem)
+        self.relaxed_cost_ = res.extra["relaxed_cost"]
+        self.n_candidates_ = res.extra["n_candidates"]
+        warn_best_effort("FairKMeans", res.status)
+        return self
+
+    def _store(self, res: FairClustering, problem: FairProblem) -> None:
+        self.cluster_centers_ = res.centres
+        self.labels_ = res.labels
+        self.assignment_ = res.assignment
+        self.fractional_cost_ = res.fractional_cost
+        self.cost_ = res.cost
+        self.violation_ = res.violation
+        self.status_ = res.status
+        self.seconds_ = res.seconds
+        self.alpha_ = problem.alpha
+        self.beta_ = problem.beta
+        self.group_labels_ = list(problem.groups.labels)
+        self.n_features_in_ = problem.points.shape[1]
+        self.result_ = res
+
+    def fit_predict(self, X: Any, groups: Any, sample_weight: Any = None) -> np.ndarray:
+        return self.fit(X, groups, sample_weight).labels_

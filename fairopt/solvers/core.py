@@ -1,0 +1,201 @@
+"""One solver interface over Pyomo models, CVXPY problems and the matrix form.
+
+``solve(model, solver=...)`` accepts
+
+* a Pyomo ``ConcreteModel`` (solved through ``pyomo.environ.SolverFactory``),
+* a ``cvxpy.Problem`` (solved through ``problem.solve``),
+* an :class:`fairopt.solvers.matrices.LPMatrices` (handed straight to highspy, or to gurobipy's matrix
+  API; other solvers go through a generic Pyomo model),
+
+and always returns a :class:`SolveResult`.
+
+Dual sign convention (every backend): for a minimisation, every constraint is read as
+``body (<=, =, >=) rhs`` with the variables in ``body``; its dual is the derivative of the
+optimal objective with respect to ``rhs``. So a binding ``>=`` row has a dual >= 0, a binding
+``<=`` row a dual <= 0. This is HiGHS's ``row_dual`` and Pyomo's ``dual`` suffix; CVXPY's
+multipliers are converted to it.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from fairopt.exceptions import SolverStatusError, ValidationError
+from fairopt.solvers import cvxpy as cvxpy_backend
+from fairopt.solvers import gurobi as gurobi_backend
+from fairopt.solvers import highs as highs_backend
+from fairopt.solvers import pyomo as pyomo_backend
+from fairopt.solvers.matrices import LPMatrices
+from fairopt.solvers.registry import SOLVERS, available_solvers, get_solver
+from fairopt.solvers.result import STATUS_HINTS, SolveResult
+
+__all__ = ["SolveResult", "solve", "export", "available_solvers", "SOLVERS"]
+
+#: How matrices reach a solver, by the registry's ``SolverSpec.matrices``.
+_MATRIX_PATHS = {
+    "highs": lambda lp, spec, *a: highs_backend.solve_matrices(lp, *a),
+    "gurobi": lambda lp, spec, *a: gurobi_backend.solve_matrices(lp, *a),
+    "pyomo": lambda lp, spec, *a: pyomo_backend.solve_matrices(lp, spec.name, *a),
+}
+
+
+def _finish(result: SolveResult, require_optimal: bool) -> SolveResult:
+    if require_optimal and not result.optimal:
+        hint = STATUS_HINTS.get(result.status, "run with verbose=True to see the solver log")
+        raise SolverStatusError(
+            f"{result.solver} stopped with status {result.status!r} ({result.raw_status}): no proven optimum; {hint}",
+            result,
+        )
+    return result
+
+
+def solve(
+    model: Any,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    threads: int | None = None,
+    options: dict | None = None,
+    verbose: bool = False,
+    require_optimal: bool = False,
+) -> SolveResult:
+    """Solve a Pyomo model, a CVXPY problem or an :class:`~fairopt.solvers.matrices.LPMatrices`.
+
+    Parameters
+    ----------
+    model : pyomo ConcreteModel, cvxpy.Problem or LPMatrices
+    solver : {"highs", "glpk", "cbc", "gurobi", "clarabel"}
+        ``"clarabel"`` for CVXPY problems only.
+    time_limit : float, optional
+        Seconds; a solve stopped by it returns status ``"time_limit"``.
+    threads : int, optional
+    options : dict, optional
+        Passed to the solver as they are (HiGHS option names for highs, ...).
+    verbose : bool
+        Show the solver log.
+    require_optimal : bool
+        Raise :class:`~fairopt.exceptions.SolverStatusError` unless the status is optimal.
+
+    Returns
+    -------
+    SolveResult
+        Never reports ``"optimal"`` unless the solver proved optimality.
+    """
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)) or not time_limit > 0
+    ):
+        raise ValidationError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise ValidationError(f"threads must be a positive integer; got {threads!r}")
+    options = dict(options or {})
+    if isinstance(model, LPMatrices):
+        spec = get_solver(solver, "matrices")
+        model.validate()
+        res = _MATRIX_PATHS[spec.matrices](model, spec, time_limit, threads, options, verbose)
+    elif _is_cvxpy(model):
+        spec = get_solver(solver, "cvxpy")
+        res = cvxpy_backend.solve_cvxpy(model, spec.name, time_limit, threads, options, verbose)
+    elif _is_pyomo(model):
+        spec = get_solver(solver, "pyomo")
+        res = pyomo_backend.solve_pyomo(model, spec.name, time_limit, threads, options, verbose)
+    else:
+        raise ValidationError(
+            f"solve() takes a Pyomo ConcreteModel, a cvxpy.Problem or an LPMatrices; got {type(model).__name__}"
+        )
+    return _finish(res, require_optimal)
+
+
+def _is_cvxpy(model: Any) -> bool:
+    mod = type(model).__module__
+    return mod.startswith("cvxpy")
+
+
+def _is_pyomo(model: Any) -> bool:
+    mod = type(model).__module__
+    return mod.startswith("pyomo")
+
+
+def export(model: Any, path: str | os.PathLike, overwrite: bool = False) -> str:
+    """Write a model to an ``.lp`` or ``.mps`` file, whole or not at all.
+
+    Parameters
+    ----------
+    model : pyomo ConcreteModel or LPMatrices
+        Pyomo models keep their component names (``phi[3,1]``, ``fair_upper[2,0]``);
+        matrices get their block names (``phi(3,1)``).
+    path : str or path-like
+        Ends in ``.lp`` or ``.mps``.
+    overwrite : bool
+        An existing file is only replaced when True.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".lp", ".mps"):
+        raise ValidationError(f"export path must end in .lp or .mps; got {path!r}")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValidationError(f"the folder of {path!r} does not exist")
+    # Write to a temporary file in the same folder, then rename: the file is whole or absent.
+    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder, prefix=".fairopt-partial-")
+    os.close(fd)
+    try:
+        if isinstance(model, LPMatrices):
+            highs_backend.write_matrices(model, tmp)
+        elif _is_pyomo(model):
+            from pyomo.opt import (
+                ProblemFormat,  # pyomo loads on first use: `import fairopt` stays fast
+            )
+
+            fmt = ProblemFormat.cpxlp if ext == ".lp" else ProblemFormat.mps
+            model.write(tmp, format=fmt, io_options={"symbolic_solver_labels": True})
+            if ext == ".mps":
+                _drop_min_objsense(tmp)
+        elif _is_cvxpy(model):
+            raise ValidationError(
+                "export() writes Pyomo models and LPMatrices; for a CVXPY problem build the same LP with "
+                "the model's to_matrices() (or build_pyomo()) and export that"
+            )
+        else:
+            raise ValidationError(f"export() takes a Pyomo model or LPMatrices; got {type(model).__name__}")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _drop_min_objsense(path: str) -> None:
+    """Remove Pyomo's ``OBJSENSE MIN`` section from an MPS file.
+
+    OBJSENSE is an extension of MPS that GLPK (``glpsol --freemps``) and older readers refuse;
+    minimisation is the MPS default, so leaving it out changes nothing. A maximisation keeps it.
+    """
+    with open(path) as src:
+        head = [src.readline() for _ in range(12)]
+    keys = [line.strip().upper() for line in head]
+    if "OBJSENSE" not in keys:
+        return
+    i = keys.index("OBJSENSE")
+    if i + 1 >= len(keys) or keys[i + 1] not in ("MIN", "MINIMIZE", "MINIMISE"):
+        return
+    fd, tmp = tempfile.mkstemp(suffix=".mps", dir=os.path.dirname(path), prefix=".fairopt-partial-")
+    try:
+        with os.fdopen(fd, "w") as dst, open(path) as src:
+            for j, line in enumerate(src):
+                if j not in (i, i + 1):
+                    dst.write(line)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
