@@ -22,9 +22,9 @@ import sys
 import tempfile
 
 import numpy as np
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
-from fairopt.models import fair_assignment as lp2
 from fairopt.problem import make_fair_problem
 
 LP_NAME = "lp2_capacity.lp"

@@ -41,10 +41,9 @@ from fairopt.problem import (
     check_distinct_points,
     make_fair_problem,
     validate_n_clusters,
-    validate_random_state,
-    validate_time_limit,
 )
 from fairopt.solvers.registry import get_solver
+from fairopt.validation import check_int, check_random_state, check_time_limit
 
 __all__ = ["BaselineClustering", "BaselineBarycenter", "nips19", "orl21", "ijcai24"]
 
@@ -71,11 +70,6 @@ class BaselineBarycenter:
     seconds: float
     info: dict = field(default_factory=dict)
 
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValidationError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
@@ -109,10 +103,10 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
     if k > index[0].size:
         raise ValidationError(f"n_clusters={k} exceeds the group size p={index[0].size}: every cluster needs a "
                               f"point of every group; use n_clusters <= {index[0].size}")
-    n_init = _positive_int(n_init, "n_init")
+    n_init = check_int(n_init, "n_init")
     check_distinct_points(X, k)
     check_matching_memory(index[0].size, who="orl21")
-    rng = validate_random_state(random_state)
+    rng = check_random_state(random_state)
     match, _ = pairwise_matchings(X, index)
     best, costs = None, []
     for j in range(len(index)):
@@ -157,11 +151,11 @@ def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "high
     union = np.vstack([X for X, _ in meas])
     mass = np.concatenate([w for _, w in meas])
     k = validate_n_clusters(n_support, union.shape[0], name="n_support")
-    n_init = _positive_int(n_init, "n_init")
+    n_init = check_int(n_init, "n_init")
     _check_solver_method(solver, method)
     check_distinct_points(union, k, name="n_support")
-    validate_time_limit(time_limit)
-    rng = validate_random_state(random_state)
+    check_time_limit(time_limit)
+    rng = check_random_state(random_state)
     km = weighted_kmeans(union, mass, k, n_init=n_init, random_state=rng)
     res = solve_lp16(meas, km.centres, solver=solver, method=method, time_limit=time_limit)
     return BaselineBarycenter(res.support, res.weights, res.cost, res.plans, time.perf_counter() - t0,
@@ -198,14 +192,14 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     check_distinct_points(problem.points, k, name="k")
     check_method_solver(method, solver)
     get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
-    validate_time_limit(time_limit)
-    n_init = _positive_int(n_init, "n_init")
+    check_time_limit(time_limit)
+    n_init = check_int(n_init, "n_init")
     if rounding not in ("auto", "circulation", "iterative"):
         raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {rounding!r}")
     if rounding == "circulation" and not problem.groups.disjoint:
         raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
                               "use rounding='iterative' or 'auto' for overlapping groups")
-    rng = validate_random_state(random_state)
+    rng = check_random_state(random_state)
     t = time.perf_counter()
     km = weighted_kmeans(problem.points, problem.weights, k, n_init=n_init, random_state=rng)
     t_km = time.perf_counter() - t

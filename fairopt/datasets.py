@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from fairopt.exceptions import ValidationError
+from fairopt.validation import check_int
 
 __all__ = [
     "Dataset",
@@ -303,8 +304,7 @@ def make_stochastic_balls(
     centres : ndarray of shape (k, d)
     """
     for nm, v in (("k", k), ("n_per_ball", n_per_ball), ("d", d)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValidationError(f"{nm} must be a positive integer; got {v!r}")
+        check_int(v, nm)
     if not np.isfinite(separation) or separation <= 0:
         raise ValidationError(f"separation must be a positive number; got {separation!r}")
     rng = np.random.default_rng(random_state)
@@ -340,8 +340,7 @@ def make_fair_blobs(
     groups : ndarray of shape (n,), int64 in [0, n_groups)
     """
     for nm, v in (("n", n), ("k", k), ("n_groups", n_groups), ("d", d)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValidationError(f"{nm} must be a positive integer; got {v!r}")
+        check_int(v, nm)
     if not 0.0 <= group_imbalance <= 1.0:
         raise ValidationError(f"group_imbalance must lie in [0, 1]; got {group_imbalance!r}")
     rng = np.random.default_rng(random_state)

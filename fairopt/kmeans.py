@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from fairopt.distances import nearest
 from fairopt.exceptions import ValidationError
 from fairopt.problem import validate_n_clusters, validate_points, validate_weights
+from fairopt.validation import check_int
 
 __all__ = ["KMeansResult", "kmeans_plusplus", "lloyd", "weighted_kmeans", "kmeans_cost"]
 
@@ -176,11 +177,6 @@ def lloyd(
     return centres, labels, float(weights @ sqd), n_iter
 
 
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValidationError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
 
 def weighted_kmeans(
     points: Any,
@@ -223,8 +219,8 @@ def weighted_kmeans(
     X = validate_points(points)
     w = validate_weights(weights, X.shape[0])
     k = validate_n_clusters(k, X.shape[0], name="k")
-    n_init = _check_positive_int(n_init, "n_init")
-    max_iter = _check_positive_int(max_iter, "max_iter")
+    n_init = check_int(n_init, "n_init")
+    max_iter = check_int(max_iter, "max_iter")
     if not np.isscalar(tol) or not np.isfinite(tol) or tol < 0:
         raise ValidationError(f"tol must be a finite number >= 0; got {tol!r}")
     rng = np.random.default_rng(random_state)

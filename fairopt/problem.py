@@ -29,8 +29,6 @@ __all__ = [
     "check_bounds_feasible",
     "make_fair_problem",
     "check_distinct_points",
-    "validate_time_limit",
-    "validate_random_state",
 ]
 
 
@@ -191,26 +189,6 @@ def check_distinct_points(points: np.ndarray, k: int, name: str = "n_clusters") 
             f"all {points.shape[0]} points are identical ({shown}): every clustering costs 0 and {k} clusters "
             f"would be arbitrary; {name} must be 1 (or check the feature columns)"
         )
-
-
-def validate_time_limit(time_limit: Any, name: str = "time_limit") -> float | None:
-    """None, or a positive finite number of seconds."""
-    if time_limit is None:
-        return None
-    if (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating))
-            or not np.isfinite(time_limit) or not time_limit > 0):
-        raise ValidationError(f"{name} must be a positive number of seconds (or None for no limit); got {time_limit!r}")
-    return float(time_limit)
-
-
-def validate_random_state(random_state: Any, name: str = "random_state") -> np.random.Generator:
-    """``np.random.default_rng(random_state)``, with a :class:`ValidationError` for a bad seed."""
-    try:
-        return np.random.default_rng(random_state)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"{name} must be None, a non-negative integer or a numpy Generator; got {random_state!r} ({exc})"
-        ) from None
 
 
 def _column_labels(col: np.ndarray, name: str) -> tuple[np.ndarray, list]:

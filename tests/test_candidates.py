@@ -2,8 +2,13 @@
 import numpy as np
 import pytest
 
-from fairopt.candidates import (candidate_set, grid_candidates, grid_size_estimate, kdtree_candidates,
-                                kdtree_nodes)
+from fairopt.candidates import (
+    candidate_set,
+    grid_candidates,
+    grid_size_estimate,
+    kdtree_candidates,
+    kdtree_nodes,
+)
 from fairopt.exceptions import ValidationError
 
 

@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 
 from fairopt import datasets
-from fairopt.datasets import (available_datasets, load, load_dataset, make_fair_blobs, make_measures,
-                              make_stochastic_balls)
+from fairopt.datasets import (
+    available_datasets,
+    load,
+    load_dataset,
+    make_fair_blobs,
+    make_measures,
+    make_stochastic_balls,
+)
 from fairopt.exceptions import ValidationError
 
 # name -> (rows, features, group counts per attribute in code order = sorted values)

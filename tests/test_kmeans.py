@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from fairopt.exceptions import ValidationError
-from fairopt.kmeans import KMeansResult, kmeans_cost, kmeans_plusplus, lloyd, weighted_kmeans
+from fairopt.kmeans import (
+    KMeansResult,
+    kmeans_cost,
+    kmeans_plusplus,
+    lloyd,
+    weighted_kmeans,
+)
 
 
 def _blobs(seed, n=600, k=6, d=3):

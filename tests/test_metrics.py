@@ -5,8 +5,14 @@ import scipy.sparse as sp
 
 from fairopt.exceptions import ValidationError
 from fairopt.kmeans import weighted_kmeans
-from fairopt.metrics import (additive_violation, balance, cluster_sizes, fractional_cost, group_counts,
-                             kmeans_cost)
+from fairopt.metrics import (
+    additive_violation,
+    balance,
+    cluster_sizes,
+    fractional_cost,
+    group_counts,
+    kmeans_cost,
+)
 from fairopt.problem import encode_groups
 
 GROUPS = np.array([0, 0, 1, 1])

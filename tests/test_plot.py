@@ -9,8 +9,14 @@ pytest.importorskip("matplotlib")
 import matplotlib.image as mpimg  # noqa: E402
 
 from fairopt.exceptions import ValidationError  # noqa: E402
-from fairopt.plot import (cluster_shares, pca_2d, plot_clusters, plot_composition, plot_cost_vs_k,  # noqa: E402
-                          save_figure)
+from fairopt.plot import (  # noqa: E402
+    cluster_shares,
+    pca_2d,
+    plot_clusters,
+    plot_composition,
+    plot_cost_vs_k,
+    save_figure,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -10,10 +10,14 @@ import shutil
 
 import numpy as np
 import pytest
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
-from fairopt.exceptions import InfeasibleBoundsError, SolverNotAvailableError, ValidationError
-from fairopt.models import fair_assignment as lp2
+from fairopt.exceptions import (
+    InfeasibleBoundsError,
+    SolverNotAvailableError,
+    ValidationError,
+)
 from fairopt.problem import (
     GroupStructure,
     bounds_from_delta,

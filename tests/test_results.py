@@ -8,7 +8,13 @@ import pytest
 import scipy
 
 from fairopt.exceptions import ValidationError
-from fairopt.results import compare_results, package_versions, read_json, result_record, write_json
+from fairopt.results import (
+    compare_results,
+    package_versions,
+    read_json,
+    result_record,
+    write_json,
+)
 
 
 def _record(cost=12.5):

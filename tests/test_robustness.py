@@ -556,9 +556,9 @@ def unique_optimum(P, C) -> bool:
     """Certificate that LP (2) on centres C has a unique optimal solution: every nonbasic column
     of an optimal simplex basis has a nonzero reduced cost (dual nondegeneracy)."""
     import highspy
+    from fairopt.models import fair_assignment as lp2
 
     from fairopt.solvers.highs import highs_lp, new_highs
-    from fairopt.models import fair_assignment as lp2
 
     M = lp2.to_matrices(P.points, C, P.groups, P.alpha, P.beta)
     h = new_highs(options={"solver": "simplex"})

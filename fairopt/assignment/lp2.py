@@ -11,15 +11,11 @@ import scipy.sparse as sp
 from fairopt.assignment.colgen import solve_colgen
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.models import fair_assignment as lp2
-from fairopt.problem import (
-    FairProblem,
-    make_fair_problem,
-    validate_points,
-    validate_time_limit,
-)
+from fairopt.problem import FairProblem, make_fair_problem, validate_points
 from fairopt.solvers.core import solve as _solve_model
 from fairopt.solvers.registry import get_solver
 from fairopt.solvers.resources import check_fits, lp2_size
+from fairopt.validation import check_time_limit
 
 __all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
 
@@ -198,7 +194,7 @@ def fair_assignment(
     """
     check_method_solver(method, solver)
     get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
-    time_limit = validate_time_limit(time_limit)
+    time_limit = check_time_limit(time_limit)
     problem = make_fair_problem(points, groups, weights=weights, delta=delta, alpha=alpha, beta=beta)
     C = validate_points(centres, name="centres")
     if C.shape[1] != problem.points.shape[1]:

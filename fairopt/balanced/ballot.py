@@ -43,12 +43,8 @@ from fairopt.balanced.transport import (
 from fairopt.distances import nearest, sq_distances
 from fairopt.exceptions import ValidationError
 from fairopt.models.balanced_transport import default_sizes
-from fairopt.problem import (
-    check_distinct_points,
-    validate_n_clusters,
-    validate_points,
-    validate_random_state,
-)
+from fairopt.problem import check_distinct_points, validate_n_clusters, validate_points
+from fairopt.validation import check_choice, check_int, check_number, check_random_state
 
 __all__ = [
     "BalancedKMeans",
@@ -240,13 +236,6 @@ def _check_sizes(sizes: Any, n: int, k: int) -> np.ndarray:
     return s
 
 
-def _check_number(value: Any, name: str, integer: bool = False, positive: bool = True) -> Any:
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not np.isfinite(value) or (positive and value <= 0):
-        what = "a positive integer" if integer else "a positive number"
-        raise ValidationError(f"{name} must be {what}; got {value!r}")
-    return value
-
 
 class BalancedKMeans:
     """Balanced k-means by BalLOT (exact transport) or E-BalLOT (entropic transport).
@@ -327,17 +316,13 @@ class BalancedKMeans:
         k = validate_n_clusters(self.n_clusters, n)
         check_distinct_points(X, k)
         sizes = _check_sizes(self.sizes, n, k)
-        if self.method not in METHODS:
-            raise ValidationError(f"method must be one of {METHODS}; got {self.method!r}")
-        if self.solver not in SOLVERS:
-            raise ValidationError(f"solver must be one of {SOLVERS}; got {self.solver!r}")
-        if self.backend not in ("numpy", "torch"):
-            raise ValidationError(f"backend must be 'numpy' or 'torch'; got {self.backend!r}")
-        _check_number(self.epsilon, "epsilon")
-        _check_number(self.tol, "tol")
-        _check_number(self.sinkhorn_tol, "sinkhorn_tol")
-        _check_number(self.max_iter, "max_iter", integer=True)
-        n_init = _check_number(self.n_init, "n_init", integer=True)
+        check_choice(self.method, "method", METHODS)
+        check_choice(self.solver, "solver", SOLVERS)
+        check_choice(self.backend, "backend", ("numpy", "torch"))
+        for name in ("epsilon", "tol", "sinkhorn_tol"):
+            check_number(getattr(self, name), name, low=0, low_open=True)
+        check_int(self.max_iter, "max_iter")
+        n_init = check_int(self.n_init, "n_init")
         if isinstance(self.init, str) and self.init not in INITS:
             raise ValidationError(f"init must be one of {INITS} or an array of shape ({k}, {X.shape[1]}); got {self.init!r}")
         if self.init_params is not None and not isinstance(self.init_params, dict):
@@ -362,7 +347,7 @@ class BalancedKMeans:
         self
         """
         X, k, sizes, n_init = self._validate(X)
-        rng = validate_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
         t0 = time.perf_counter()
         best = None
         for _ in range(n_init):

@@ -20,13 +20,11 @@ from fairopt.barycenter.colgen import _lp16_colgen
 from fairopt.barycenter.result import BarycenterResult, barycenter_cost
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.models import barycenter as lp16
-from fairopt.problem import (
-    validate_points,
-    validate_time_limit,
-)
+from fairopt.problem import validate_points
 from fairopt.solvers.core import solve
 from fairopt.solvers.registry import get_solver
 from fairopt.solvers.resources import LP16_FIX, check_fits, lp16_size
+from fairopt.validation import check_time_limit
 
 __all__ = [
     "BarycenterResult",
@@ -155,5 +153,5 @@ def fixed_support_barycenter(measures: Any, support: Any, solver: str = "highs",
     if S.shape[1] != meas[0][0].shape[1]:
         raise ValidationError(f"support has dimension {S.shape[1]} but the measures have {meas[0][0].shape[1]}")
     _check_solver_method(solver, method)
-    time_limit = validate_time_limit(time_limit)
+    time_limit = check_time_limit(time_limit)
     return solve_lp16(meas, S, solver=solver, method=method, time_limit=time_limit)

@@ -34,14 +34,9 @@ from fairopt.barycenter.lp16 import (
     validate_measures,
 )
 from fairopt.candidates import candidate_set
-from fairopt.exceptions import ValidationError
 from fairopt.kmeans import weighted_kmeans
-from fairopt.problem import (
-    check_distinct_points,
-    validate_n_clusters,
-    validate_random_state,
-    validate_time_limit,
-)
+from fairopt.problem import check_distinct_points, validate_n_clusters
+from fairopt.validation import check_int, check_random_state, check_time_limit
 
 __all__ = ["SparseBarycenter", "sparse_barycenter", "move_support"]
 
@@ -166,12 +161,11 @@ class SparseBarycenter:
         meas = validate_measures(measures)
         n_union = sum(X.shape[0] for X, _ in meas)
         k = validate_n_clusters(self.n_support, n_union, name="n_support")
-        if isinstance(self.n_init, bool) or not isinstance(self.n_init, (int, np.integer)) or self.n_init < 1:
-            raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
+        check_int(self.n_init, "n_init")
         _check_solver_method(self.solver, self.method)
         check_distinct_points(np.vstack([X for X, _ in meas]), k, name="n_support")
-        validate_time_limit(self.time_limit)
-        rng = validate_random_state(self.random_state)
+        check_time_limit(self.time_limit)
+        rng = check_random_state(self.random_state)
         res, extra = sparse_barycenter(meas, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
                                        candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                                        method=self.method, time_limit=self.time_limit)

@@ -47,6 +47,7 @@ from fairopt.metrics import additive_violation, kmeans_cost
 from fairopt.problem import encode_groups, resolve_bounds
 from fairopt.progress import progress_bar
 from fairopt.results import atomic_write, result_record, to_jsonable
+from fairopt.validation import check_int
 
 __all__ = ["METHODS", "COLUMNS", "GridRun", "run_grid", "load_config", "read_table", "cost_curves",
            ]
@@ -381,10 +382,8 @@ def run_grid(config_or_path: Any, scheduler: Any = None, n_workers: int | None =
     csv_path = os.path.abspath(os.fspath(output)) if output is not None else cfg["output"]
     jsonl_path = os.path.splitext(csv_path)[0] + ".jsonl"
     n_workers = cfg["n_workers"] if n_workers is None else n_workers
-    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
-        raise ValidationError(f"n_workers must be a positive integer; got {n_workers!r}")
-    if max_cells is not None and (isinstance(max_cells, bool) or not isinstance(max_cells, (int, np.integer)) or max_cells < 0):
-        raise ValidationError(f"max_cells must be a non-negative integer; got {max_cells!r}")
+    check_int(n_workers, "n_workers")
+    check_int(max_cells, "max_cells", minimum=0, allow_none=True)
     os.makedirs(os.path.dirname(csv_path), exist_ok=True)
     for path in (csv_path, jsonl_path):
         _drop_partial_line(path)

@@ -38,9 +38,9 @@ from fairopt.problem import (
     encode_groups,
     validate_n_clusters,
     validate_points,
-    validate_random_state,
 )
 from fairopt.solvers.resources import check_bytes
+from fairopt.validation import check_choice, check_int, check_random_state
 
 __all__ = [
     "FairletDecomposition",
@@ -294,15 +294,12 @@ class StrictlyFairKMeans:
                 f"n_clusters={k} exceeds the number of fairlets p={p} (the size of every group): each cluster "
                 f"needs at least one point of every group; use n_clusters <= {p}"
             )
-        for name in ("n_init", "max_iter"):
-            val = getattr(self, name)
-            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
-                raise ValidationError(f"{name} must be a positive integer; got {val!r}")
-        if self.anchor not in ("matching", "best"):
-            raise ValidationError(f"anchor must be 'matching' or 'best'; got {self.anchor!r}")
+        check_int(self.n_init, "n_init")
+        check_int(self.max_iter, "max_iter")
+        check_choice(self.anchor, "anchor", ("matching", "best"))
         check_distinct_points(X, k)
         check_matching_memory(p)
-        rng = validate_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
 
         matchings = pairwise_matchings(X, index)
         t1 = time.perf_counter()

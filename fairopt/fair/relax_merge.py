@@ -29,10 +29,11 @@ from fairopt.assignment.lp2 import (
     solve_lp2,
     status_hint,
 )
+from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.candidates import candidate_set
 from fairopt.distances import sq_distances
 from fairopt.exceptions import SolverStatusError, ValidationError
-from fairopt.fair.rounding import round_assignment
+from fairopt.fair.rounding import ROUNDING_METHODS, round_assignment
 from fairopt.kmeans import weighted_kmeans
 from fairopt.metrics import additive_violation, kmeans_cost
 from fairopt.problem import (
@@ -40,10 +41,17 @@ from fairopt.problem import (
     check_distinct_points,
     make_fair_problem,
     validate_n_clusters,
-    validate_random_state,
-    validate_time_limit,
 )
+from fairopt.solvers.flow import FLOW_SOLVERS
 from fairopt.solvers.registry import get_solver
+from fairopt.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_random_state,
+    check_time_limit,
+)
 
 __all__ = ["FairKMeans", "FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates",
            "warn_best_effort"]
@@ -335,19 +343,15 @@ class FairKMeans:
         k = validate_n_clusters(self.n_clusters, problem.n)
         check_distinct_points(problem.points, k)
         check_method_solver(self.method, self.solver)
-        validate_time_limit(self.time_limit)
-        if not isinstance(self.best_effort, (bool, np.bool_)):
-            raise ValidationError(f"best_effort must be True or False; got {self.best_effort!r}")
-        if not (isinstance(self.n_init, (int, np.integer)) and self.n_init >= 1):
-            raise ValidationError(f"n_init must be a positive integer; got {self.n_init!r}")
-        if isinstance(self.n_refine, bool) or not (isinstance(self.n_refine, (int, np.integer)) and self.n_refine >= 0):
-            raise ValidationError(f"n_refine must be a non-negative integer; got {self.n_refine!r}")
-        if not (np.isscalar(self.candidate_ratio) and 0 < self.candidate_ratio <= 1):
-            raise ValidationError(f"candidate_ratio must be in (0, 1]; got {self.candidate_ratio!r}")
-        if self.rounding not in ("auto", "circulation", "iterative"):
-            raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {self.rounding!r}")
-        if self.flow_solver not in ("auto", "ortools", "highs", "networkx"):
-            raise ValidationError(f"flow_solver must be 'auto', 'ortools', 'highs' or 'networkx'; got {self.flow_solver!r}")
+        check_time_limit(self.time_limit)
+        check_bool(self.best_effort, "best_effort")
+        check_int(self.n_init, "n_init")
+        check_int(self.n_refine, "n_refine", minimum=0)
+        check_choice(self.candidates, "candidates", CANDIDATE_METHODS)
+        check_int(self.n_candidates, "n_candidates", allow_none=True)
+        check_number(self.candidate_ratio, "candidate_ratio", low=0, high=1, low_open=True)
+        check_choice(self.rounding, "rounding", ROUNDING_METHODS)
+        check_choice(self.flow_solver, "flow_solver", ("auto", *FLOW_SOLVERS))
         if self.rounding == "circulation" and not problem.groups.disjoint:
             raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
                                   "use rounding='iterative' or 'auto' for overlapping groups")
@@ -358,7 +362,7 @@ class FairKMeans:
     def fit(self, X: Any, groups: Any, sample_weight: Any = None) -> "FairKMeans":
         """Cluster ``X`` (n, d) fairly with respect to ``groups`` ((n,) or (n, a) labels)."""
         problem, k = self._validate(X, groups, sample_weight)
-        rng = validate_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
         res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
                               candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                               method=self.method, time_limit=self.time_limit, rounding=self.rounding,

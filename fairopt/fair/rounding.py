@@ -40,6 +40,7 @@ __all__ = ["round_circulation", "round_iterative", "round_assignment", "FLOW_SOL
 
 
 REL_TOL = 1e-9
+ROUNDING_METHODS = ("auto", "circulation", "iterative")
 
 
 def _labels_cost(points: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> float:

@@ -21,8 +21,6 @@ import os
 import tempfile
 from typing import Any
 
-import numpy as np
-
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.solvers import cvxpy as cvxpy_backend
 from fairopt.solvers import gurobi as gurobi_backend
@@ -31,6 +29,7 @@ from fairopt.solvers import pyomo as pyomo_backend
 from fairopt.solvers.matrices import LPMatrices
 from fairopt.solvers.registry import SOLVERS, available_solvers, get_solver
 from fairopt.solvers.result import STATUS_HINTS, SolveResult
+from fairopt.validation import check_threads, check_time_limit
 
 __all__ = ["SolveResult", "solve", "export", "available_solvers", "SOLVERS"]
 
@@ -83,12 +82,8 @@ def solve(
     SolveResult
         Never reports ``"optimal"`` unless the solver proved optimality.
     """
-    if time_limit is not None and (
-        isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)) or not time_limit > 0
-    ):
-        raise ValidationError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-        raise ValidationError(f"threads must be a positive integer; got {threads!r}")
+    check_time_limit(time_limit)
+    check_threads(threads)
     options = dict(options or {})
     if isinstance(model, LPMatrices):
         spec = get_solver(solver, "matrices")

@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
-from fairopt.exceptions import SolverStatusError
 from fairopt.assignment.colgen import ColgenResult, solve_colgen
 from fairopt.assignment.multilevel import hierarchy, lift_solution
-from fairopt.models import fair_assignment as lp2
 from fairopt.assignment.pricing import signatures
+from fairopt.exceptions import SolverStatusError
 from fairopt.problem import make_fair_problem
 
 

@@ -13,11 +13,15 @@ from scipy.optimize import linear_sum_assignment
 
 from fairopt.balanced.ballot import BalancedKMeans, balanced_sizes, centroids
 from fairopt.balanced.init import clique_sampling, diameter_sampling
+from fairopt.balanced.sinkhorn import coupling, sinkhorn_log, sinkhorn_schedule
+from fairopt.balanced.transport import (
+    balanced_assignment,
+    cancel_negative_cycles,
+    repair_sizes,
+)
 from fairopt.datasets import make_stochastic_balls
 from fairopt.distances import sq_distances
 from fairopt.exceptions import ValidationError
-from fairopt.balanced.sinkhorn import coupling, sinkhorn_log, sinkhorn_schedule
-from fairopt.balanced.transport import balanced_assignment, cancel_negative_cycles, repair_sizes
 
 ot = pytest.importorskip("ot")
 

@@ -7,8 +7,14 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
+from fairopt.distributed.experiment import (  # noqa: E402
+    COLUMNS,
+    cost_curves,
+    load_config,
+    read_table,
+    run_grid,
+)
 from fairopt.exceptions import ValidationError  # noqa: E402
-from fairopt.distributed.experiment import COLUMNS, cost_curves, load_config, read_table, run_grid  # noqa: E402
 from fairopt.kmeans import weighted_kmeans  # noqa: E402
 
 DELTA = 0.2

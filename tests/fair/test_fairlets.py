@@ -9,7 +9,11 @@ import pytest
 
 from fairopt.baselines import orl21
 from fairopt.exceptions import ValidationError
-from fairopt.fair.fairlets import StrictlyFairKMeans, fairlet_decomposition, pairwise_matchings
+from fairopt.fair.fairlets import (
+    StrictlyFairKMeans,
+    fairlet_decomposition,
+    pairwise_matchings,
+)
 
 EQUAL_GROUP_SETS = ("moons", "hypercube", "balanced_complex", "balanced_cluto")
 

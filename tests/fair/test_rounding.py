@@ -15,8 +15,8 @@ import pytest
 import scipy.sparse as sp
 
 import fairopt
-from fairopt.problem import encode_groups, resolve_bounds
 from fairopt.fair.rounding import round_assignment, round_circulation, round_iterative
+from fairopt.problem import encode_groups, resolve_bounds
 
 FLOW = ["ortools", "highs", "networkx"]
 

@@ -11,9 +11,9 @@ import shutil
 
 import numpy as np
 import pytest
+from fairopt.models import balanced_transport as bt
 
 import fairopt
-from fairopt.models import balanced_transport as bt
 
 
 def instance(seed, n=8, k=3, d=2):

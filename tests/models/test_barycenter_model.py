@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fairopt.models import barycenter as lp16
 
 import fairopt
 from fairopt.barycenter.lp16 import fixed_support_barycenter
 from fairopt.exceptions import SolverLicenseError, ValidationError
-from fairopt.models import barycenter as lp16
 
 
 def _instance(seed=0, sizes=(5, 4, 6), s=7, d=2):

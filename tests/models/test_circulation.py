@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fairopt.models import circulation as circ
 
 import fairopt
-from fairopt.models import circulation as circ
 
 
 def _instance(seed=0, n=40, k=3, m=2, delta=0.1):

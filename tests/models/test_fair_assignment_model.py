@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fairopt.models import fair_assignment as lp2
 from scipy.optimize import linprog
 
 import fairopt
-from fairopt.models import fair_assignment as lp2
 from fairopt.problem import make_fair_problem
 
 

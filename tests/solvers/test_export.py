@@ -8,10 +8,10 @@ import subprocess
 
 import numpy as np
 import pytest
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
 from fairopt.exceptions import ValidationError
-from fairopt.models import fair_assignment as lp2
 from fairopt.problem import make_fair_problem
 
 highspy = pytest.importorskip("highspy")

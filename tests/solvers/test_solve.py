@@ -12,12 +12,17 @@ import shutil
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
-from fairopt.exceptions import SolverLicenseError, SolverNotAvailableError, SolverStatusError, ValidationError
-from fairopt.solvers.matrices import LPMatrices
-from fairopt.models import fair_assignment as lp2
+from fairopt.exceptions import (
+    SolverLicenseError,
+    SolverNotAvailableError,
+    SolverStatusError,
+    ValidationError,
+)
 from fairopt.problem import make_fair_problem
+from fairopt.solvers.matrices import LPMatrices
 
 solve_mod = importlib.import_module("fairopt.solvers.core")
 registry = importlib.import_module("fairopt.solvers.registry")
