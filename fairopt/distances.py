@@ -1,4 +1,4 @@
-"""Squared Euclidean distances and nearest-centre queries.
+"""Shared kernels: squared Euclidean distances, nearest-centre queries, centroids and costs.
 
 Inner helpers: they trust their inputs (float arrays of shapes (n, d) and (k, d)); the public
 entry points that call them validate first.
@@ -6,8 +6,9 @@ entry points that call them validate first.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
-__all__ = ["sq_distances", "nearest", "CHUNK_ENTRIES"]
+__all__ = ["sq_distances", "nearest", "centroids", "mass_centroids", "labels_cost", "assignment_cost", "CHUNK_ENTRIES"]
 
 # Largest number of (point, centre) pairs held at once by the chunked queries (~32 MB of float64).
 CHUNK_ENTRIES = 1 << 22
@@ -108,3 +109,80 @@ def nearest(A: np.ndarray, B: np.ndarray, method: str = "auto") -> tuple[np.ndar
     diff = A - B[idx]
     sqd = np.einsum("ij,ij->i", diff, diff)
     return idx, sqd
+
+
+def centroids(points: np.ndarray, labels: np.ndarray, k: int, weights: np.ndarray | None = None,
+              fallback: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted centroid of every cluster of a labelling.
+
+    ``c_j = sum_{x: label(x) = j} w(x) x / sum_{x: label(x) = j} w(x)``: one sparse product.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d)
+    labels : ndarray of shape (n,), int in [0, k)
+    k : int
+    weights : ndarray of shape (n,), optional
+        Ones by default.
+    fallback : ndarray of shape (k, d), optional
+        Rows used for clusters of zero mass (NaN rows without it).
+
+    Returns
+    -------
+    centres : ndarray of shape (k, d)
+    mass : ndarray of shape (k,)
+        Total weight of every cluster.
+    """
+    n = points.shape[0]
+    w = np.ones(n) if weights is None else weights
+    M = sp.csr_matrix((w, (labels, np.arange(n))), shape=(k, n))
+    return mass_centroids(M.T.tocsr(), points, fallback)
+
+
+def mass_centroids(assignment: sp.spmatrix, points: np.ndarray, fallback: np.ndarray | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid of the mass a fractional assignment sends to every centre.
+
+    ``c_j = sum_x phi(x, j) x / W(j)`` with ``W(j) = sum_x phi(x, j)`` (step 3 of Algorithm 1,
+    the move of LP (16)'s support, and Lloyd's update are this one product).
+
+    Parameters
+    ----------
+    assignment : sparse matrix of shape (n, k)
+    points : ndarray of shape (n, d)
+    fallback : ndarray of shape (k, d), optional
+        Rows used where W(j) = 0 (NaN rows without it).
+
+    Returns
+    -------
+    centres : ndarray of shape (k, d)
+    mass : ndarray of shape (k,)
+        W(j).
+    """
+    mass = np.asarray(assignment.sum(axis=0)).ravel()
+    sums = np.asarray(assignment.T @ points)
+    centres = np.full_like(sums, np.nan) if fallback is None else np.array(fallback, dtype=np.float64, copy=True)
+    full = mass > 0
+    centres[full] = sums[full] / mass[full, None]
+    return centres, mass
+
+
+def labels_cost(points: np.ndarray, centres: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """k-means cost of a labelling: ``sum_x w(x) ||x - c(label(x))||^2``."""
+    diff = points - centres[labels]
+    sqd = np.einsum("ij,ij->i", diff, diff)
+    return float(sqd.sum() if weights is None else weights @ sqd)
+
+
+def assignment_cost(points: np.ndarray, centres: np.ndarray, assignment) -> float:
+    """Cost of a fractional assignment, the objective of LP (2): ``sum_x sum_c phi(x, c) ||x - c||^2``.
+
+    A sparse ``assignment`` is evaluated on its stored entries only (O(nnz d)); a dense one
+    against all (n, k) squared distances.
+    """
+    if sp.issparse(assignment):
+        A = assignment.tocoo()
+        diff = points[A.row] - centres[A.col]
+        return float(A.data @ np.einsum("ij,ij->i", diff, diff))
+    return float((np.asarray(assignment, dtype=np.float64) * sq_distances(points, centres)).sum())
+

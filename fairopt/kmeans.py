@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from fairopt.distances import nearest
+from fairopt.distances import centroids, labels_cost, nearest
 from fairopt.exceptions import ValidationError
 from fairopt.problem import validate_n_clusters, validate_points, validate_weights
 from fairopt.validation import check_int
@@ -111,12 +110,6 @@ def kmeans_plusplus(
     return centres
 
 
-def _weighted_sums(points: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cluster weighted coordinate sums (k, d) and masses (k,)."""
-    n = points.shape[0]
-    M = sp.csr_matrix((weights, (labels, np.arange(n))), shape=(k, n))
-    return np.asarray(M @ points), np.bincount(labels, weights=weights, minlength=k)
-
 
 def lloyd(
     points: np.ndarray,
@@ -161,11 +154,8 @@ def lloyd(
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         labels, sqd = nearest(points, centres)
-        sums, mass = _weighted_sums(points, weights, labels, k)
-        new = centres.copy()
-        full = mass > 0
-        new[full] = sums[full] / mass[full, None]
-        empty = np.flatnonzero(~full)
+        new, mass = centroids(points, labels, k, weights, fallback=centres)
+        empty = np.flatnonzero(mass <= 0)
         if empty.size:
             far = np.argsort(-(weights * sqd), kind="stable")[: empty.size]
             new[empty[: far.size]] = points[far]
@@ -267,6 +257,5 @@ def kmeans_cost(points: Any, centres: Any, labels: Any = None, weights: Any = No
             raise ValidationError(f"labels must be integers of shape ({X.shape[0]},); got {lab.dtype} of shape {lab.shape}")
         if lab.size and (lab.min() < 0 or lab.max() >= C.shape[0]):
             raise ValidationError(f"labels must lie in [0, {C.shape[0] - 1}]; got values in [{lab.min()}, {lab.max()}]")
-        diff = X - C[lab]
-        sqd = np.einsum("ij,ij->i", diff, diff)
+        return labels_cost(X, C, lab, w)
     return float(w @ sqd)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from fairopt.distances import sq_distances
+from fairopt.distances import assignment_cost
 from fairopt.exceptions import ValidationError
 from fairopt.kmeans import kmeans_cost
 from fairopt.problem import GroupStructure, encode_groups, validate_points
@@ -206,13 +206,7 @@ def fractional_cost(points: Any, centres: Any, assignment: Any) -> float:
     """
     X = validate_points(points)
     C = validate_points(centres, name="centres")
-    if sp.issparse(assignment):
-        A = sp.coo_matrix(assignment)
-        if A.shape != (X.shape[0], C.shape[0]):
-            raise ValidationError(f"assignment must have shape ({X.shape[0]}, {C.shape[0]}); got {A.shape}")
-        diff = X[A.row] - C[A.col]
-        return float(A.data @ np.einsum("ij,ij->i", diff, diff))
-    A = np.asarray(assignment, dtype=np.float64)
+    A = assignment if sp.issparse(assignment) else np.asarray(assignment, dtype=np.float64)
     if A.shape != (X.shape[0], C.shape[0]):
         raise ValidationError(f"assignment must have shape ({X.shape[0]}, {C.shape[0]}); got {A.shape}")
-    return float((A * sq_distances(X, C)).sum())
+    return assignment_cost(X, C, A)

@@ -40,7 +40,8 @@ from fairopt.balanced.transport import (
     balanced_assignment,
     repair_sizes,
 )
-from fairopt.distances import nearest, sq_distances
+from fairopt.distances import centroids as _centroids
+from fairopt.distances import labels_cost, nearest, sq_distances
 from fairopt.exceptions import ValidationError
 from fairopt.models.balanced_transport import default_sizes
 from fairopt.problem import check_distinct_points, validate_n_clusters, validate_points
@@ -67,14 +68,7 @@ def balanced_sizes(n: int, k: int) -> np.ndarray:
 
 def centroids(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Mean of every cluster, shape (k, d); clusters must be non-empty."""
-    sums = np.zeros((k, points.shape[1]))
-    np.add.at(sums, labels, points)
-    return sums / np.bincount(labels, minlength=k)[:, None]
-
-
-def _cost(points: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> float:
-    diff = points - centres[labels]
-    return float(np.einsum("ij,ij->", diff, diff))
+    return _centroids(points, labels, k)[0]
 
 
 @dataclass(frozen=True)
@@ -160,7 +154,7 @@ def ballot(points: np.ndarray, centres: np.ndarray, sizes: np.ndarray, max_iter:
         centres = centroids(points, prev, k)
     labels = prev if prev is not None else step.labels
     centres = centroids(points, labels, k)
-    return BallotResult(labels, centres, _cost(points, labels, centres), it, converged, prices, history)
+    return BallotResult(labels, centres, labels_cost(points, centres, labels), it, converged, prices, history)
 
 
 def ballot_sinkhorn(points: np.ndarray, centres: np.ndarray, sizes: np.ndarray, epsilon: float, max_iter: int = 100,
@@ -219,7 +213,7 @@ def ballot_sinkhorn(points: np.ndarray, centres: np.ndarray, sizes: np.ndarray, 
     labels = repair_sizes(D, (D - g).argmin(axis=1), sizes)
     k = sizes.size
     centres = centroids(points, labels, k)
-    return BallotResult(labels, centres, _cost(points, labels, centres), it, converged, g, history)
+    return BallotResult(labels, centres, labels_cost(points, centres, labels), it, converged, g, history)
 
 
 def _check_sizes(sizes: Any, n: int, k: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from fairopt.distances import sq_distances
+from fairopt.distances import centroids, labels_cost, sq_distances
 from fairopt.exceptions import ValidationError
 from fairopt.kmeans import weighted_kmeans
 from fairopt.problem import (
@@ -206,15 +206,8 @@ def labels_from_fairlets(members: np.ndarray, fairlet_labels: np.ndarray, n: int
 
 def centroids_and_cost(points: np.ndarray, labels: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, float]:
     """Cluster centroids of a labelling (``fallback`` rows for empty clusters) and its k-means cost."""
-    k = fallback.shape[0]
-    counts = np.bincount(labels, minlength=k)
-    sums = np.zeros_like(fallback)
-    np.add.at(sums, labels, points)
-    centres = fallback.copy()
-    full = counts > 0
-    centres[full] = sums[full] / counts[full, None]
-    diff = points - centres[labels]
-    return centres, float(np.einsum("ij,ij->", diff, diff))
+    centres, _ = centroids(points, labels, fallback.shape[0], fallback=fallback)
+    return centres, labels_cost(points, centres, labels)
 
 
 class StrictlyFairKMeans:

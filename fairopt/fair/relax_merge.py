@@ -31,7 +31,7 @@ from fairopt.assignment.lp2 import (
 )
 from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.candidates import candidate_set
-from fairopt.distances import sq_distances
+from fairopt.distances import mass_centroids, sq_distances
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.fair.rounding import ROUNDING_METHODS, round_assignment
 from fairopt.kmeans import weighted_kmeans
@@ -89,12 +89,10 @@ def move_candidates(points: np.ndarray, candidates: np.ndarray, phi: sp.csr_matr
     W : ndarray of shape (s',)
         Their weights W(s).
     """
-    phi = sp.csr_matrix(phi)
-    W = np.asarray(phi.sum(axis=0)).ravel()
-    keep = W > 1e-12 * max(W.max(initial=0.0), 1.0)
     # s <- sum_x phi(x, s) x / W(s): one sparse product, no loop over candidates.
-    moved = np.asarray(phi.T @ points)[keep] / W[keep, None]
-    return moved, W[keep]
+    moved, W = mass_centroids(phi, points)
+    keep = W > 1e-12 * max(W.max(initial=0.0), 1.0)
+    return moved[keep], W[keep]
 
 
 def fair_clustering_from_centres(
@@ -155,11 +153,10 @@ def refine_centres(problem: FairProblem, centres: np.ndarray, n_iter: int, solve
         history.append(float(fa.objective))
         if len(history) > 1 and history[-2] - history[-1] <= tol * abs(history[-2]):
             break
-        phi = sp.csr_matrix(fa.assignment)
-        W = np.asarray(phi.sum(axis=0)).ravel()
-        new = centres.copy()
+        phi = fa.assignment
+        new, W = mass_centroids(phi, problem.points, fallback=centres)
         used = W > 1e-12
-        new[used] = np.asarray(phi.T @ problem.points)[used] / W[used, None]
+        new[~used] = centres[~used]
         if (~used).any():
             # cost each point pays now; the most expensive ones seed the empty centres
             pay = np.asarray(phi.multiply(sq_distances(problem.points, centres)).sum(axis=1)).ravel()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from fairopt.distances import nearest
+from fairopt.distances import assignment_cost, labels_cost, nearest
 from fairopt.exceptions import ValidationError
 from fairopt.metrics import additive_violation
 from fairopt.models import circulation as _circ
@@ -43,14 +43,6 @@ REL_TOL = 1e-9
 ROUNDING_METHODS = ("auto", "circulation", "iterative")
 
 
-def _labels_cost(points: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> float:
-    diff = points - centres[labels]
-    return float(np.einsum("ij,ij->", diff, diff))
-
-
-def _fractional_cost(points: np.ndarray, centres: np.ndarray, phi: sp.csr_matrix) -> float:
-    coo = phi.tocoo()
-    return float(coo.data @ _circ.arc_costs((points, centres), coo.row, coo.col))
 
 
 def round_circulation(
@@ -106,7 +98,7 @@ def round_circulation(
     points = np.asarray(points, dtype=np.float64)
     centres = np.asarray(centres, dtype=np.float64)
     phi = sp.csr_matrix(assignment, dtype=np.float64)
-    frac_cost = _fractional_cost(points, centres, phi)
+    frac_cost = assignment_cost(points, centres, phi)
     limit = frac_cost + REL_TOL * max(abs(frac_cost), 1e-300)
     labels = None
     for solver in dict.fromkeys([method, "highs"]):
@@ -122,7 +114,7 @@ def round_circulation(
         if flow is None:
             raise RuntimeError(f"the rounding circulation is infeasible ({solver}); is phi a feasible assignment with rows summing to 1?")
         labels = net.labels(flow)
-        if _labels_cost(points, centres, labels) <= limit:
+        if labels_cost(points, centres, labels) <= limit:
             return labels
     warnings.warn("rounded cost exceeds the fractional cost beyond 1e-9 relative (numerical trouble)", RuntimeWarning, stacklevel=2)
     return labels
