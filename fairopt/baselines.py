@@ -36,7 +36,7 @@ from fairopt.fair.fairlets import (
     validate_strict_groups,
 )
 from fairopt.fair.relax_merge import fair_clustering_from_centres, warn_best_effort
-from fairopt.kmeans import weighted_kmeans
+from fairopt.kmeans import _weighted_kmeans, weighted_kmeans
 from fairopt.problem import (
     check_distinct_points,
     make_fair_problem,
@@ -201,7 +201,7 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
                               "use rounding='iterative' or 'auto' for overlapping groups")
     rng = check_random_state(random_state)
     t = time.perf_counter()
-    km = weighted_kmeans(problem.points, problem.weights, k, n_init=n_init, random_state=rng)
+    km = _weighted_kmeans(problem.points, problem.weights, k, n_init, 300, 1e-6, rng)
     t_km = time.perf_counter() - t
     res = fair_clustering_from_centres(problem, km.centres, solver=solver, method=method, time_limit=time_limit,
                                        rounding=rounding, best_effort=best_effort)

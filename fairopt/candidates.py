@@ -30,6 +30,7 @@ import numpy as np
 
 from fairopt.exceptions import ValidationError
 from fairopt.problem import validate_points
+from fairopt.validation import check_choice, check_int, check_number, check_random_state
 
 __all__ = ["kdtree_nodes", "kdtree_candidates", "grid_candidates", "grid_size_estimate", "candidate_set", "METHODS"]
 
@@ -274,21 +275,21 @@ def candidate_set(
         Without repeated rows.
     """
     X = validate_points(points)
+    check_choice(method, "method", METHODS)
+    size = check_int(size, "size", allow_none=True)
+    ratio = check_number(ratio, "ratio", low=0, high=1, low_open=True)
+    if method == "grid":
+        check_number(eps, "eps", low=0, low_open=True)
+    enlarge = check_number(enlarge, "enlarge", low=1)
+    return _candidate_set(X, method, size, ratio, eps, check_random_state(random_state), enlarge, max_size)
+
+
+def _candidate_set(X: np.ndarray, method: str, size: int | None, ratio: float, eps: float,
+                   rng: np.random.Generator, enlarge: float = 3.0, max_size: int = 100_000) -> np.ndarray:
+    """:func:`candidate_set` on validated input (prior validation of the data is assumed)."""
     n = X.shape[0]
-    if method not in METHODS:
-        raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
     if size is None:
         size = n
-    elif isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValidationError(f"size must be a positive integer; got {size!r}")
-    if isinstance(ratio, bool) or not np.isscalar(ratio) or not (0.0 < float(ratio) <= 1.0):
-        raise ValidationError(f"ratio must be a number in (0, 1]; got {ratio!r}")
-    if method == "grid" and (not np.isscalar(eps) or not np.isfinite(eps) or eps <= 0):
-        raise ValidationError(f"eps must be a positive number; got {eps!r}")
-    if not np.isscalar(enlarge) or not np.isfinite(enlarge) or enlarge < 1:
-        raise ValidationError(f"enlarge must be a number >= 1; got {enlarge!r}")
-    rng = np.random.default_rng(random_state)
-
     if method == "points":
         S = X
     elif method == "grid":

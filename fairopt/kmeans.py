@@ -22,7 +22,7 @@ import numpy as np
 from fairopt.distances import centroids, labels_cost, nearest
 from fairopt.exceptions import ValidationError
 from fairopt.problem import validate_n_clusters, validate_points, validate_weights
-from fairopt.validation import check_int
+from fairopt.validation import check_int, check_random_state
 
 __all__ = ["KMeansResult", "kmeans_plusplus", "lloyd", "weighted_kmeans", "kmeans_cost"]
 
@@ -213,8 +213,12 @@ def weighted_kmeans(
     max_iter = check_int(max_iter, "max_iter")
     if not np.isscalar(tol) or not np.isfinite(tol) or tol < 0:
         raise ValidationError(f"tol must be a finite number >= 0; got {tol!r}")
-    rng = np.random.default_rng(random_state)
+    return _weighted_kmeans(X, w, k, n_init, max_iter, float(tol), check_random_state(random_state))
 
+
+def _weighted_kmeans(X: np.ndarray, w: np.ndarray, k: int, n_init: int, max_iter: int, tol: float,
+                     rng: np.random.Generator) -> KMeansResult:
+    """:func:`weighted_kmeans` on validated input (prior validation of the data is assumed)."""
     keep = np.flatnonzero(w > 0)
     Xf, wf = (X[keep], w[keep]) if keep.size >= k else (X, w)
     best = None

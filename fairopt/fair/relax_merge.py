@@ -30,12 +30,11 @@ from fairopt.assignment.lp2 import (
     status_hint,
 )
 from fairopt.candidates import METHODS as CANDIDATE_METHODS
-from fairopt.candidates import candidate_set
-from fairopt.distances import mass_centroids, sq_distances
+from fairopt.candidates import _candidate_set
+from fairopt.distances import labels_cost, mass_centroids, sq_distances
 from fairopt.exceptions import SolverStatusError, ValidationError
-from fairopt.fair.rounding import ROUNDING_METHODS, round_assignment
-from fairopt.kmeans import weighted_kmeans
-from fairopt.metrics import additive_violation, kmeans_cost
+from fairopt.fair.rounding import ROUNDING_METHODS, _round_assignment
+from fairopt.kmeans import _weighted_kmeans
 from fairopt.problem import (
     FairProblem,
     check_distinct_points,
@@ -118,13 +117,10 @@ def fair_clustering_from_centres(
             f"{status_hint(fa.status, time_limit, offer_best_effort=False)}",
             fa,
         )
-    labels = round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha, problem.beta,
-                              weights=problem.weights, method=rounding, flow_solver=flow_solver)
+    labels, violation = _round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha,
+                                          problem.beta, problem.weights, rounding, flow_solver)
     t2 = time.perf_counter()
-    k = centres.shape[0]
-    cost = kmeans_cost(problem.points, centres, labels, weights=problem.weights)
-    violation = additive_violation(labels, problem.groups.membership, problem.alpha, problem.beta, k=k,
-                                   weights=problem.weights)
+    cost = labels_cost(problem.points, centres, labels, problem.weights)
     return FairClustering(
         centres=centres, labels=labels, assignment=fa.assignment, fractional_cost=float(fa.objective),
         cost=float(cost), violation=float(violation), status=fa.status,
@@ -186,7 +182,7 @@ def relax_and_merge(
     """Algorithm 1 on a validated problem; see the module docstring for the steps."""
     seconds = {}
     t = time.perf_counter()
-    S = candidate_set(problem.points, method=candidates, size=n_candidates, ratio=candidate_ratio, random_state=rng)
+    S = _candidate_set(problem.points, candidates, n_candidates, candidate_ratio, 0.5, rng)
     seconds["candidates"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -208,7 +204,7 @@ def relax_and_merge(
         extra = problem.points[rng.choice(problem.n, size=k - moved.shape[0], replace=False)]
         moved = np.vstack([moved, extra])
         W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
-    merged = weighted_kmeans(moved, W, k, n_init=n_init, random_state=rng)
+    merged = _weighted_kmeans(moved, W, k, n_init, 300, 1e-6, rng)
     centres, history = merged.centres, []
     seconds["merge"] = time.perf_counter() - t
     if n_refine > 0:

@@ -348,6 +348,18 @@ def round_assignment(
     labels : ndarray of shape (n,), int64
     """
     groups, assignment = _check_inputs(points, centres, assignment, groups, weights)
+    if method not in ROUNDING_METHODS:
+        raise ValidationError(f"method must be 'auto', 'circulation' or 'iterative'; got {method!r}")
+    return _round_assignment(points, centres, assignment, groups, alpha, beta, weights, method, flow_solver)[0]
+
+
+def _round_assignment(points: np.ndarray, centres: np.ndarray, assignment: sp.csr_matrix, groups: GroupStructure,
+                      alpha: np.ndarray | None, beta: np.ndarray | None, weights: np.ndarray | None,
+                      method: str, flow_solver: str) -> tuple[np.ndarray, float | None]:
+    """:func:`round_assignment` on validated input; also returns the labels' additive violation.
+
+    The violation is computed once here (None without bounds) and reused by the callers.
+    """
     unit = weights is None or np.allclose(np.asarray(weights, dtype=np.float64), 1.0)
     if method == "auto":
         method = "circulation" if groups.disjoint and unit else "iterative"
@@ -361,15 +373,14 @@ def round_assignment(
     elif method == "iterative":
         labels = round_iterative(points, centres, assignment, groups.membership, weights=None if unit else weights)
         delta = int(np.diff(sp.csr_matrix(groups.membership).indptr).max(initial=0))
-    else:
-        raise ValidationError(f"method must be 'auto', 'circulation' or 'iterative'; got {method!r}")
-    if alpha is not None and beta is not None and unit:
+    violation = None
+    if alpha is not None and beta is not None:
         a, b = np.asarray(alpha, dtype=float), np.asarray(beta, dtype=float)
         k = np.shape(centres)[0]
+        violation = additive_violation(labels, groups.membership, a, b, k=k, weights=weights)
         bound = 1.0 + float(b.max(initial=0.0)) if method == "circulation" else (1.0 + float(a.max(initial=0.0))) * (2 * delta + 1)
-        # phi itself may leave the bounds by LP tolerances; allow that much on top.
-        slack = additive_violation(assignment, groups.membership, a, b) + 1e-6
-        if additive_violation(labels, groups.membership, a, b, k=k) > bound + slack:
+        # phi itself may leave the bounds by LP tolerances; allow that much on top (computed only when needed).
+        if unit and violation > bound + 1e-6 and violation > bound + additive_violation(assignment, groups.membership, a, b) + 1e-6:
             warnings.warn(f"{method} rounding exceeded its proven violation bound {bound:.3g} (numerical trouble)",
                           RuntimeWarning, stacklevel=2)
-    return labels
+    return labels, violation
