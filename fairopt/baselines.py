@@ -20,6 +20,7 @@ IJCAI 2024 ("IJCAI24").
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from fairopt.fair.fairlets import (
     validate_strict_groups,
 )
 from fairopt.fair.relax_merge import fair_clustering_from_centres, warn_best_effort
+from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans, weighted_kmeans
 from fairopt.problem import (
     check_distinct_points,
@@ -45,18 +47,7 @@ from fairopt.problem import (
 from fairopt.solvers.registry import get_solver
 from fairopt.validation import check_int, check_random_state, check_time_limit
 
-__all__ = ["BaselineClustering", "BaselineBarycenter", "nips19", "orl21", "ijcai24"]
-
-
-@dataclass(frozen=True)
-class BaselineClustering:
-    """A baseline's clustering: ``labels`` (n,), ``centres`` (k, d), k-means ``cost``, ``seconds``."""
-
-    labels: np.ndarray
-    centres: np.ndarray
-    cost: float
-    seconds: float
-    info: dict = field(default_factory=dict)
+__all__ = ["BaselineBarycenter", "nips19", "orl21", "ijcai24"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +64,7 @@ class BaselineBarycenter:
 
 
 def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
-          random_state: int | np.random.Generator | None = None) -> BaselineClustering:
+          random_state: int | np.random.Generator | None = None) -> FairClustering:
     """Strictly fair k-means by matching every group to a k-means-clustered pivot group (ORL21).
 
     For every pivot group j: k-means on P_j; a min-cost perfect matching P_j -> P_i (squared
@@ -94,7 +85,8 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
 
     Returns
     -------
-    BaselineClustering
+    fairopt.fair.result.FairClustering
+        Zero violation, no fractional assignment (``assignment`` None, ``fractional_cost`` = ``cost``);
         ``info``: ``pivot`` (the pivot group's label) and ``pivot_costs`` (m,).
     """
     t0 = time.perf_counter()
@@ -118,8 +110,8 @@ def orl21(points: Any, groups: Any, n_clusters: int, n_init: int = 10,
         if best is None or cost < best[2]:
             best = (labels, centres, cost, j)
     labels, centres, cost, j = best
-    return BaselineClustering(labels, centres, cost, time.perf_counter() - t0,
-                              info={"pivot": g.values[j], "pivot_costs": np.asarray(costs)})
+    return FairClustering(centres, labels, None, cost, cost, 0.0, "optimal", {"total": time.perf_counter() - t0},
+                          info={"pivot": g.values[j], "pivot_costs": np.asarray(costs)})
 
 
 def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "highs", method: str = "direct",
@@ -185,8 +177,6 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
         ``centres``, ``labels``, ``assignment``, ``fractional_cost``, ``cost``, ``violation``,
         ``seconds`` (kmeans, assign_lp, rounding, total).
     """
-    import time
-
     problem = make_fair_problem(X, groups, weights=sample_weight, delta=delta, alpha=alpha, beta=beta)
     k = validate_n_clusters(k, problem.n, name="k")
     check_distinct_points(problem.points, k, name="k")
@@ -205,8 +195,8 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     t_km = time.perf_counter() - t
     res = fair_clustering_from_centres(problem, km.centres, solver=solver, method=method, time_limit=time_limit,
                                        rounding=rounding, best_effort=best_effort)
-    res.seconds = {"kmeans": t_km, **res.seconds}
-    res.seconds["total"] = sum(res.seconds.values())
-    res.extra["kmeans_cost"] = float(km.cost)
+    seconds = {"kmeans": t_km, **res.seconds}
+    seconds["total"] = sum(seconds.values())
+    res = dataclasses.replace(res, seconds=seconds, info={**res.info, "kmeans_cost": float(km.cost)})
     warn_best_effort("nips19", res.status)
     return res

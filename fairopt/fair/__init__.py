@@ -6,7 +6,8 @@
 * :mod:`~fairopt.fair.fairlets`: Algorithm 2 and :class:`StrictlyFairKMeans`.
 """
 from fairopt.fair.fairlets import StrictlyFairKMeans
-from fairopt.fair.relax_merge import FairClustering, FairKMeans
+from fairopt.fair.relax_merge import FairKMeans
+from fairopt.fair.result import FairClustering
 from fairopt.fair.rounding import round_assignment
 
 __all__ = ["FairKMeans", "FairClustering", "StrictlyFairKMeans", "round_assignment"]

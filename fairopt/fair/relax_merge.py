@@ -15,9 +15,9 @@ the fair optimum (the paper's Theorem 1).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.candidates import _candidate_set
 from fairopt.distances import labels_cost, mass_centroids, sq_distances
 from fairopt.exceptions import SolverStatusError, ValidationError
+from fairopt.fair.result import FairClustering
 from fairopt.fair.rounding import ROUNDING_METHODS, _round_assignment
 from fairopt.kmeans import _weighted_kmeans
 from fairopt.problem import (
@@ -54,21 +55,6 @@ from fairopt.validation import (
 
 __all__ = ["FairKMeans", "FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates",
            "warn_best_effort"]
-
-
-@dataclass
-class FairClustering:
-    """Everything a fair clustering run produces (shared by Relax-and-Merge and NIPS19)."""
-
-    centres: np.ndarray
-    labels: np.ndarray
-    assignment: sp.csr_matrix
-    fractional_cost: float
-    cost: float
-    violation: float
-    status: str
-    seconds: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
 
 
 def move_candidates(points: np.ndarray, candidates: np.ndarray, phi: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +110,7 @@ def fair_clustering_from_centres(
     return FairClustering(
         centres=centres, labels=labels, assignment=fa.assignment, fractional_cost=float(fa.objective),
         cost=float(cost), violation=float(violation), status=fa.status,
-        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1}, extra={"assign_info": fa.info},
+        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1}, info={"assign_info": fa.info},
     )
 
 
@@ -216,19 +202,20 @@ def relax_and_merge(
     result = fair_clustering_from_centres(problem, centres, solver=solver, method=method,
                                           time_limit=time_limit, rounding=rounding, best_effort=best_effort,
                                           verbose=verbose, flow_solver=flow_solver)
-    result.seconds = {**seconds, **result.seconds}
-    result.seconds["total"] = sum(result.seconds.values())
-    if relax.status != "optimal":
-        result.status = relax.status
-    result.extra.update(
-        relaxed_cost=float(relax.objective) if relax.objective is not None else float("nan"),
-        refine_history=history,
-        n_candidates=int(S.shape[0]),
-        n_loaded_candidates=int(np.count_nonzero(W > 1e-9)),
-        merge_cost=float(merged.cost),
-        relax_info=relax.info,
+    all_seconds = {**seconds, **result.seconds}
+    all_seconds["total"] = sum(all_seconds.values())
+    return dataclasses.replace(
+        result,
+        seconds=all_seconds,
+        status=relax.status if relax.status != "optimal" else result.status,
+        info={**result.info,
+               "relaxed_cost": float(relax.objective) if relax.objective is not None else float("nan"),
+               "refine_history": history,
+               "n_candidates": int(S.shape[0]),
+               "n_loaded_candidates": int(np.count_nonzero(W > 1e-9)),
+               "merge_cost": float(merged.cost),
+               "relax_info": relax.info},
     )
-    return result
 
 
 def warn_best_effort(who: str, status: str) -> None:
@@ -362,8 +349,8 @@ class FairKMeans:
                               best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
                               flow_solver=self.flow_solver, n_refine=self.n_refine)
         self._store(res, problem)
-        self.relaxed_cost_ = res.extra["relaxed_cost"]
-        self.n_candidates_ = res.extra["n_candidates"]
+        self.relaxed_cost_ = res.info["relaxed_cost"]
+        self.n_candidates_ = res.info["n_candidates"]
         warn_best_effort("FairKMeans", res.status)
         return self
 
