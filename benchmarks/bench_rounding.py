@@ -50,7 +50,7 @@ def _run(X, C, g, m, phi, method, arcs):
     t1 = time.perf_counter()
     min_cost_flow(net.tail, net.head, net.lower, net.upper, net.cost, np.zeros(net.n_nodes), net.n_nodes, solver=method)
     t2 = time.perf_counter()
-    labels = round_circulation(X, C, phi, g, m, method=method, arcs=arcs)
+    labels = round_circulation(X, C, phi, g, m, flow_solver=method, arcs=arcs)
     t3 = time.perf_counter()
     return {"solve_s": t2 - t1, "network_s": t1 - t0, "total_s": t3 - t2, "labels": labels, "n_arcs": net.n_arcs}
 

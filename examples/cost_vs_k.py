@@ -127,8 +127,9 @@ def load_equal_groups(name: str, data_home, max_points: int | None):
 
 def run_cell(method: str, X, G, k: int, delta: float, seed: int, n_init: int, solver: str) -> dict:
     """One (method, k, seed): labels, centres, costs and violation measured the same way for all."""
+    from fairopt.groups import encode_groups
     from fairopt.metrics import additive_violation, kmeans_cost
-    from fairopt.problem import encode_groups, resolve_bounds
+    from fairopt.problem import resolve_bounds
 
     t0 = time.perf_counter()
     frac = None

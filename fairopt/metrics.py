@@ -4,7 +4,7 @@ Notation of the Relax-and-Merge paper: an assignment phi(x, c) >= 0 with sum_c p
 W(c) = sum_x phi(x, c) and W_i(c) = sum_{x in P_i} phi(x, c). An integral clustering with labels
 is the assignment phi(x, labels[x]) = w(x).
 
-``groups`` arguments accept a :class:`fairopt.problem.GroupStructure`, a label array of shape
+``groups`` arguments accept a :class:`fairopt.groups.GroupStructure`, a label array of shape
 (n,) or (n, a) as everywhere in fairopt, or a scipy.sparse 0/1 membership matrix of shape (n, m)
 (read as groups of a single attribute by :func:`balance`).
 """
@@ -17,8 +17,9 @@ import scipy.sparse as sp
 
 from fairopt.distances import assignment_cost
 from fairopt.exceptions import ValidationError
+from fairopt.groups import GroupStructure, encode_groups
 from fairopt.kmeans import kmeans_cost
-from fairopt.problem import GroupStructure, encode_groups, validate_points
+from fairopt.problem import validate_points
 
 __all__ = [
     "kmeans_cost",
@@ -131,7 +132,7 @@ def additive_violation(
         Labels, or a fractional assignment phi (rows summing to w(x)).
     groups : GroupStructure, labels of shape (n,) or (n, a), or sparse membership (n, m)
     alpha, beta : float or array-like of shape (m,)
-        Upper and lower share bounds in the group order of :func:`fairopt.problem.encode_groups`.
+        Upper and lower share bounds in the group order of :func:`fairopt.groups.encode_groups`.
     k : int, optional
         Number of clusters when labels are given.
     weights : array-like of shape (n,), optional

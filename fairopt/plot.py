@@ -14,12 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.exceptions import ValidationError
-from fairopt.problem import (
-    encode_groups,
-    resolve_bounds,
-    validate_points,
-    validate_weights,
-)
+from fairopt.groups import encode_groups
+from fairopt.problem import resolve_bounds, validate_points, validate_weights
 from fairopt.results import atomic_write
 
 __all__ = ["plot_clusters", "plot_composition", "plot_cost_vs_k", "save_figure", "cluster_shares", "pca_2d"]
@@ -171,7 +167,7 @@ def cluster_shares(labels_or_assignment: Any, groups: Any, weights: Any = None, 
         0 for an empty cluster.
     mass : ndarray of shape (k,)
         W(c).
-    group_structure : fairopt.problem.GroupStructure
+    group_structure : fairopt.groups.GroupStructure
     """
     A = labels_or_assignment
     if sp.issparse(A) or np.ndim(A) == 2:

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from fairopt.distances import sq_distances
 from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
-__all__ = ["build_pyomo", "build_cvxpy", "to_matrices", "from_costs", "default_sizes"]
+__all__ = ["dense_size", "build_pyomo", "build_cvxpy", "to_matrices", "from_costs", "default_sizes"]
 
 
 def default_sizes(n: int, k: int) -> np.ndarray:
@@ -154,3 +154,15 @@ def from_costs(costs: Any, sizes: Any = None, weights: Any = None) -> LPMatrices
         row_blocks=rows,
         name="balanced_transport",
     )
+
+
+def dense_size(n: int, k: int) -> dict:
+    """Size of the dense transport LP of :func:`to_matrices`: F (n k); rows (n) and sizes (k); 2 n k nonzeros.
+
+    Returns
+    -------
+    dict with keys ``n_vars``, ``n_rows``, ``nnz``
+    """
+    n, k = int(n), int(k)
+    return {"n_vars": n * k, "n_rows": n + k, "nnz": 2 * n * k}
+

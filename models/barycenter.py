@@ -43,7 +43,7 @@ import scipy.sparse as sp
 from fairopt.distances import sq_distances
 from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
-__all__ = ["build_pyomo", "build_cvxpy", "to_matrices", "kept_source_rows"]
+__all__ = ["dense_size", "build_pyomo", "build_cvxpy", "to_matrices", "kept_source_rows"]
 
 
 def kept_source_rows(n_points: int, i: int) -> int:
@@ -201,3 +201,19 @@ def to_matrices(measures: Sequence, support: Any) -> LPMatrices:
         row_blocks=row_blocks,
         name="barycenter",
     )
+
+
+def dense_size(sizes: Sequence[int], s: int) -> dict:
+    """Size of the dense LP (16) of :func:`to_matrices`.
+
+    Columns T_i (n_i s each) and nu (s); rows source (n_0, then n_i - 1: one redundant row of
+    every later measure is dropped) and target (m s); nonzeros: s per kept source row, then
+    s sum n_i + m s in ``target``.
+
+    Returns
+    -------
+    dict with keys ``n_vars``, ``n_rows``, ``nnz``
+    """
+    total, m, s = int(sum(int(v) for v in sizes)), len(sizes), int(s)
+    kept = total - max(m - 1, 0)
+    return {"n_vars": s * total + s, "n_rows": kept + m * s, "nnz": s * kept + s * total + m * s}

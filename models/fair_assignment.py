@@ -28,10 +28,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.distances import sq_distances
-from fairopt.problem import GroupStructure, encode_groups
+from fairopt.groups import GroupStructure, encode_groups
 from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
-__all__ = ["build_pyomo", "build_cvxpy", "to_matrices"]
+__all__ = ["dense_size", "build_pyomo", "build_cvxpy", "to_matrices"]
 
 
 def _inputs(points, centres, groups, alpha, beta, weights):
@@ -52,10 +52,10 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     ----------
     points : ndarray of shape (n, d)
     centres : ndarray of shape (k, d)
-    groups : labels of shape (n,) or (n, a), or a :class:`fairopt.problem.GroupStructure`
+    groups : labels of shape (n,) or (n, a), or a :class:`fairopt.groups.GroupStructure`
     alpha, beta : ndarray of shape (m,) or float
         Upper and lower share of every group in every cluster, groups numbered as in
-        :func:`fairopt.problem.encode_groups`.
+        :func:`fairopt.groups.encode_groups`.
     weights : ndarray of shape (n,), optional
         Point masses w(x); ones by default.
 
@@ -166,3 +166,18 @@ def to_matrices(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
         row_blocks=rows,
         name="fair_assignment",
     )
+
+
+def dense_size(n: int, k: int, n_groups: int, n_attributes: int = 1) -> dict:
+    """Size of the dense LP (2) of :func:`to_matrices`.
+
+    Columns phi (n k) and W (k); rows mass (n), total (k), fair_upper and fair_lower (m k each);
+    nonzeros: n k in ``mass``, n k + k in ``total``, and a n k + m k in each fairness block
+    (every point is in one group per attribute).
+
+    Returns
+    -------
+    dict with keys ``n_vars``, ``n_rows``, ``nnz``
+    """
+    n, k, m, a = int(n), int(k), int(n_groups), int(n_attributes)
+    return {"n_vars": n * k + k, "n_rows": n + k + 2 * m * k, "nnz": (2 + 2 * a) * n * k + k + 2 * m * k}

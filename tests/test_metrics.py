@@ -4,6 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from fairopt.exceptions import ValidationError
+from fairopt.groups import encode_groups
 from fairopt.kmeans import weighted_kmeans
 from fairopt.metrics import (
     additive_violation,
@@ -13,7 +14,6 @@ from fairopt.metrics import (
     group_counts,
     kmeans_cost,
 )
-from fairopt.problem import encode_groups
 
 GROUPS = np.array([0, 0, 1, 1])
 

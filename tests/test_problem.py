@@ -18,11 +18,10 @@ from fairopt.exceptions import (
     SolverNotAvailableError,
     ValidationError,
 )
+from fairopt.groups import GroupStructure, encode_groups
 from fairopt.problem import (
-    GroupStructure,
     bounds_from_delta,
     check_bounds_feasible,
-    encode_groups,
     make_fair_problem,
     resolve_bounds,
     validate_n_clusters,

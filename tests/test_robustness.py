@@ -15,6 +15,8 @@ import shutil
 
 import numpy as np
 import pytest
+from fairopt.models import barycenter as lp16_model
+from fairopt.models import fair_assignment as lp2_model
 
 import fairopt
 from fairopt import FairKMeans, SparseBarycenter, StrictlyFairKMeans
@@ -372,10 +374,10 @@ def test_size_formulas_are_exact():
     g2 = np.column_stack([np.arange(17) % 3, np.arange(17) % 2])
     for g, m, a in [(g2[:, 0], 3, 1), (g2, 5, 2)]:
         M = lp2.to_matrices(P, P[:4], g, 0.9, 0.1)
-        assert resources.lp2_size(17, 4, m, a) == {"n_vars": M.n_vars, "n_rows": M.n_rows, "nnz": M.A.nnz}
+        assert lp2_model.dense_size(17, 4, m, a) == {"n_vars": M.n_vars, "n_rows": M.n_rows, "nnz": M.A.nnz}
     meas = [(rng.normal(size=(n, 2)), np.full(n, 1 / n)) for n in (3, 5, 4)]
     M = lp16.to_matrices(meas, P[:6])
-    assert resources.lp16_size([3, 5, 4], 6) == {"n_vars": M.n_vars, "n_rows": M.n_rows, "nnz": M.A.nnz}
+    assert lp16_model.dense_size([3, 5, 4], 6) == {"n_vars": M.n_vars, "n_rows": M.n_rows, "nnz": M.A.nnz}
 
 
 def test_estimates_follow_the_calibration():
@@ -417,7 +419,7 @@ def test_direct_estimate_is_not_below_the_measured_peak():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     measured = int(run.stdout.split()[-1])
-    estimate = resources.estimate_lp_size(**resources.lp2_size(2000, 50, 3, 1))
+    estimate = resources.estimate_lp_size(**lp2_model.dense_size(2000, 50, 3, 1))
     assert measured <= 1.25 * estimate, (measured, estimate)
     assert estimate <= 6 * measured, (measured, estimate)
 

@@ -14,7 +14,7 @@ from fairopt.models import fair_assignment as lp2
 from fairopt.problem import FairProblem, make_fair_problem, validate_points
 from fairopt.solvers.core import solve as _solve_model
 from fairopt.solvers.registry import get_solver
-from fairopt.solvers.resources import check_fits, lp2_size
+from fairopt.solvers.resources import check_fits
 from fairopt.validation import check_time_limit
 
 __all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
@@ -83,7 +83,7 @@ def solve_lp2(
         if method not in METHODS:
             raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
         g = problem.groups
-        check_fits("LP (2)", **lp2_size(problem.n, centres.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
+        check_fits("LP (2)", **lp2.dense_size(problem.n, centres.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
         args = (problem.points, centres, problem.groups, problem.alpha, problem.beta, problem.weights)
         if method == "direct":
             model = lp2.to_matrices(*args)

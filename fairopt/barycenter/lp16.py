@@ -23,7 +23,7 @@ from fairopt.models import barycenter as lp16
 from fairopt.problem import validate_points
 from fairopt.solvers.core import solve
 from fairopt.solvers.registry import get_solver
-from fairopt.solvers.resources import LP16_FIX, check_fits, lp16_size
+from fairopt.solvers.resources import LP16_FIX, check_fits
 from fairopt.validation import check_time_limit
 
 __all__ = [
@@ -102,7 +102,7 @@ def solve_lp16(measures: list, support: np.ndarray, solver: str = "highs", metho
         return res
 
     builder = {"direct": lp16.to_matrices, "pyomo": lp16.build_pyomo, "cvxpy": lp16.build_cvxpy}[method]
-    check_fits("LP (16)", **lp16_size([X.shape[0] for X, _ in measures], support.shape[0]), path=method,
+    check_fits("LP (16)", **lp16.dense_size([X.shape[0] for X, _ in measures], support.shape[0]), path=method,
                solver=solver, fix=LP16_FIX)
     t0 = time.perf_counter()
     res = solve(builder(measures, support), solver=solver, time_limit=time_limit)

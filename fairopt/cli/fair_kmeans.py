@@ -13,12 +13,12 @@ from fairopt.cli.common import (
     write_outputs,
 )
 from fairopt.fair.relax_merge import FairKMeans
+from fairopt.groups import encode_groups
 from fairopt.models import fair_assignment as lp2
 from fairopt.plot import plot_clusters
-from fairopt.problem import encode_groups
 from fairopt.results import result_record
 from fairopt.solvers.core import export
-from fairopt.solvers.resources import check_fits, lp2_size
+from fairopt.solvers.resources import check_fits
 
 
 def add_subparser(sub) -> None:
@@ -67,7 +67,7 @@ def run(args) -> int:
     if args.export_lp:
         # Refuse a dense LP (2) file that cannot be built before spending the run on it.
         g = encode_groups(G, X.shape[0])
-        check_fits("LP (2) for --export-lp", **lp2_size(X.shape[0], args.k, g.n_groups, g.n_attributes),
+        check_fits("LP (2) for --export-lp", **lp2.dense_size(X.shape[0], args.k, g.n_groups, g.n_attributes),
                    fix="drop --export-lp or export a subsample (--max-points)")
     t0 = time.perf_counter()
     fk = FairKMeans(n_clusters=args.k, delta=args.delta, solver=args.solver, method=args.method,

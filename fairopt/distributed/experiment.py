@@ -42,9 +42,10 @@ from fairopt.baselines import nips19, orl21
 from fairopt.exceptions import ValidationError
 from fairopt.fair.fairlets import StrictlyFairKMeans
 from fairopt.fair.relax_merge import FairKMeans
+from fairopt.groups import encode_groups
 from fairopt.kmeans import weighted_kmeans
 from fairopt.metrics import additive_violation, kmeans_cost
-from fairopt.problem import encode_groups, resolve_bounds
+from fairopt.problem import resolve_bounds
 from fairopt.progress import progress_bar
 from fairopt.results import atomic_write, result_record, to_jsonable
 from fairopt.validation import check_int

@@ -32,13 +32,9 @@ import numpy as np
 
 from fairopt.distances import centroids, labels_cost, sq_distances
 from fairopt.exceptions import ValidationError
+from fairopt.groups import encode_groups
 from fairopt.kmeans import weighted_kmeans
-from fairopt.problem import (
-    check_distinct_points,
-    encode_groups,
-    validate_n_clusters,
-    validate_points,
-)
+from fairopt.problem import check_distinct_points, validate_n_clusters, validate_points
 from fairopt.solvers.resources import check_bytes
 from fairopt.validation import check_choice, check_int, check_random_state
 
@@ -90,7 +86,7 @@ def validate_strict_groups(X: Any, groups: Any, who: str = "StrictlyFairKMeans")
     X : ndarray of shape (n, d)
     g : GroupStructure
     index : list of m ndarrays of shape (p,)
-        Point indices of every group, in the group order of :func:`fairopt.problem.encode_groups`.
+        Point indices of every group, in the group order of :func:`fairopt.groups.encode_groups`.
 
     Raises
     ------

@@ -24,9 +24,9 @@ import scipy.sparse as sp
 
 from fairopt.distances import assignment_cost, labels_cost, nearest
 from fairopt.exceptions import ValidationError
+from fairopt.groups import GroupStructure, encode_groups
 from fairopt.metrics import additive_violation
 from fairopt.models import circulation as _circ
-from fairopt.problem import GroupStructure, encode_groups
 from fairopt.solvers.core import solve
 from fairopt.solvers.flow import (
     DEFAULT_FLOW_SOLVER,
@@ -51,7 +51,7 @@ def round_circulation(
     assignment: Any,
     group_of_point: np.ndarray,
     n_groups: int,
-    method: str = "auto",
+    flow_solver: str = "auto",
     arcs: str = "support",
     tol: float = 1e-6,
 ) -> np.ndarray:
@@ -77,8 +77,8 @@ def round_circulation(
     group_of_point : ndarray of shape (n,), int
         Group index in ``0 .. n_groups - 1``.
     n_groups : int
-    method : {"auto", "ortools", "highs", "networkx"}
-        Min-cost flow solver. ``"ortools"``: cost-scaling push-relabel on integer costs
+    flow_solver : {"auto", "ortools", "highs", "networkx"}
+        Min-cost flow solver (:func:`fairopt.solvers.flow.min_cost_flow`). ``"ortools"``: cost-scaling push-relabel on integer costs
         (the largest cost scaled to 2**40); ``"highs"``: dual simplex on the LP (a vertex is
         integral); ``"networkx"``: network simplex in pure Python (slow at scale). ``"auto"``
         takes OR-Tools when installed, HiGHS otherwise.
@@ -91,17 +91,17 @@ def round_circulation(
     -------
     labels : ndarray of shape (n,), int64
     """
-    if method == "auto":
-        method = default_flow_solver()
-    if method not in FLOW_SOLVERS:
-        raise ValidationError(f"method must be 'auto' or one of {FLOW_SOLVERS}; got {method!r}")
+    if flow_solver == "auto":
+        flow_solver = default_flow_solver()
+    if flow_solver not in FLOW_SOLVERS:
+        raise ValidationError(f"flow_solver must be 'auto' or one of {FLOW_SOLVERS}; got {flow_solver!r}")
     points = np.asarray(points, dtype=np.float64)
     centres = np.asarray(centres, dtype=np.float64)
     phi = sp.csr_matrix(assignment, dtype=np.float64)
     frac_cost = assignment_cost(points, centres, phi)
     limit = frac_cost + REL_TOL * max(abs(frac_cost), 1e-300)
     labels = None
-    for solver in dict.fromkeys([method, "highs"]):
+    for solver in dict.fromkeys([flow_solver, "highs"]):
         flow, net = None, None
         # The snapping tolerance can, on an unlucky LP solution, cut off every integral
         # circulation; without it the fractional phi itself is feasible.
@@ -368,7 +368,7 @@ def _round_assignment(points: np.ndarray, centres: np.ndarray, assignment: sp.cs
             raise ValidationError("circulation rounding needs disjoint groups (one group attribute); use method='iterative'")
         if not unit:
             raise ValidationError("circulation rounding needs unit point weights; use method='iterative' for weighted points")
-        labels = round_circulation(points, centres, assignment, groups.group_of_point(), groups.n_groups, method=flow_solver)
+        labels = round_circulation(points, centres, assignment, groups.group_of_point(), groups.n_groups, flow_solver=flow_solver)
         delta = 0
     elif method == "iterative":
         labels = round_iterative(points, centres, assignment, groups.membership, weights=None if unit else weights)

@@ -33,7 +33,6 @@ check refuses or to test the refusal on small data; a ``memory_limit`` argument 
 from __future__ import annotations
 
 import os
-from typing import Sequence
 
 from fairopt.exceptions import ResourceLimitError, ValidationError
 
@@ -42,8 +41,6 @@ __all__ = [
     "EXTERNAL_SOLVER_BYTES",
     "ENV_VAR",
     "estimate_lp_size",
-    "lp2_size",
-    "lp16_size",
     "available_memory",
     "memory_budget",
     "check_fits",
@@ -90,37 +87,6 @@ def estimate_lp_size(n_vars: int, n_rows: int, nnz: int, path: str = "direct", s
     key = "direct-via-pyomo" if external and path == "direct" else path
     per_entry = BYTES_PER_ENTRY[key] + (EXTERNAL_SOLVER_BYTES if external else 0)
     return int((int(n_vars) + int(n_rows) + int(nnz)) * per_entry)
-
-
-def lp2_size(n: int, k: int, n_groups: int, n_attributes: int = 1) -> dict:
-    """Size of the dense LP (2) of :func:`fairopt.models.fair_assignment.to_matrices`.
-
-    Columns phi (n k) and W (k); rows mass (n), total (k), fair_upper and fair_lower (m k each);
-    nonzeros: n k in ``mass``, n k + k in ``total``, and a n k + m k in each fairness block
-    (every point is in one group per attribute).
-
-    Returns
-    -------
-    dict with keys ``n_vars``, ``n_rows``, ``nnz``
-    """
-    n, k, m, a = int(n), int(k), int(n_groups), int(n_attributes)
-    return {"n_vars": n * k + k, "n_rows": n + k + 2 * m * k, "nnz": (2 + 2 * a) * n * k + k + 2 * m * k}
-
-
-def lp16_size(sizes: Sequence[int], s: int) -> dict:
-    """Size of the dense LP (16) of :func:`fairopt.models.barycenter.to_matrices`.
-
-    Columns T_i (n_i s each) and nu (s); rows source (n_0, then n_i - 1: one redundant row of
-    every later measure is dropped) and target (m s); nonzeros: s per kept source row, then
-    s sum n_i + m s in ``target``.
-
-    Returns
-    -------
-    dict with keys ``n_vars``, ``n_rows``, ``nnz``
-    """
-    total, m, s = int(sum(int(v) for v in sizes)), len(sizes), int(s)
-    kept = total - max(m - 1, 0)
-    return {"n_vars": s * total + s, "n_rows": kept + m * s, "nnz": s * kept + s * total + m * s}
 
 
 def _cgroup_room() -> int | None:

@@ -16,7 +16,8 @@ import scipy.sparse as sp
 
 import fairopt
 from fairopt.fair.rounding import round_assignment, round_circulation, round_iterative
-from fairopt.problem import encode_groups, resolve_bounds
+from fairopt.groups import encode_groups
+from fairopt.problem import resolve_bounds
 
 FLOW = ["ortools", "highs", "networkx"]
 
@@ -102,7 +103,7 @@ def test_circulation_solvers_integral_cheaper_fair_and_agree(seed):
     member = member_matrix(g)
     costs = []
     for method in FLOW:
-        labels = round_circulation(X, C, phi, g, 3, method=method)
+        labels = round_circulation(X, C, phi, g, 3, flow_solver=method)
         check_circulation_result(X, C, phi, member, labels, alpha, beta)
         costs.append(labels_cost(X, C, labels))
     assert costs[1] == pytest.approx(costs[0], rel=1e-9) and costs[2] == pytest.approx(costs[0], rel=1e-9)
@@ -123,12 +124,12 @@ def test_circulation_on_a_heavily_fractional_phi():
     a, b = np.ones(m), np.zeros(m)
     costs = []
     for method in FLOW:
-        labels = round_circulation(X, C, phi, g, m, method=method)
+        labels = round_circulation(X, C, phi, g, m, flow_solver=method)
         check_circulation_result(X, C, phi, member, labels, a, b)
         costs.append(labels_cost(X, C, labels))
     assert np.allclose(costs, costs[0], rtol=1e-9)
     # Offering every centre can only help.
-    full = round_circulation(X, C, phi, g, m, method="highs", arcs="all")
+    full = round_circulation(X, C, phi, g, m, flow_solver="highs", arcs="all")
     assert labels_cost(X, C, full) <= costs[0] * (1 + 1e-9)
 
 
@@ -151,7 +152,7 @@ def test_circulation_is_the_brute_force_optimum_on_a_tiny_instance():
         if np.all(W2 >= np.floor(W)) and np.all(W2 <= np.ceil(W)) and np.all(Wi2 >= np.floor(Wi)) and np.all(Wi2 <= np.ceil(Wi)):
             best = min(best, D[np.arange(n), lab].sum())
     for method in FLOW:
-        labels = round_circulation(X, C, phi, g, m, method=method, arcs="all")
+        labels = round_circulation(X, C, phi, g, m, flow_solver=method, arcs="all")
         assert labels_cost(X, C, labels) == pytest.approx(best, rel=1e-12)
 
 
@@ -163,7 +164,7 @@ def test_integral_phi_is_returned_unchanged():
     lab = rng.integers(0, k, n)
     g = rng.integers(0, 2, n)
     for method in FLOW:
-        assert np.array_equal(round_circulation(X, C, onehot(lab, k), g, 2, method=method), lab)
+        assert np.array_equal(round_circulation(X, C, onehot(lab, k), g, 2, flow_solver=method), lab)
 
 
 # ----------------------------------------------------------------------------- iterative
@@ -223,7 +224,7 @@ def test_iterative_on_disjoint_groups_is_within_its_bound():
 def test_round_assignment_dispatches_by_groups():
     X, C, g, gs, alpha, beta, phi = lp_instance(1)
     lab = round_assignment(X, C, phi, gs, alpha, beta)
-    assert labels_cost(X, C, lab) == pytest.approx(labels_cost(X, C, round_circulation(X, C, phi, g, 3, method="highs")), rel=1e-9)
+    assert labels_cost(X, C, lab) == pytest.approx(labels_cost(X, C, round_circulation(X, C, phi, g, 3, flow_solver="highs")), rel=1e-9)
     X, C, g, gs, alpha, beta, phi = lp_instance(1, overlap=True)
     assert np.array_equal(round_assignment(X, C, phi, gs, alpha, beta), round_iterative(X, C, phi, gs.membership))
     with pytest.raises(ValueError, match="disjoint"):
@@ -246,7 +247,7 @@ def test_bank_marital_circulation(data_home):
     member = member_matrix(g)
     costs = []
     for method in FLOW:
-        labels = round_circulation(X, C, phi, gs.group_of_point(), gs.n_groups, method=method)
+        labels = round_circulation(X, C, phi, gs.group_of_point(), gs.n_groups, flow_solver=method)
         check_circulation_result(X, C, phi, member, labels, alpha, beta)
         costs.append(labels_cost(X, C, labels))
     assert np.allclose(costs, costs[0], rtol=1e-9)
