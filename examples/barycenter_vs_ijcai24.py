@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fairopt.cli.common import fill_defaults, int_list
 from fairopt.exceptions import FairoptError, ResourceLimitError, SolverStatusError
 
 NAME = "barycenter_vs_ijcai24"
@@ -69,24 +70,8 @@ def parse_args(argv):
                    help=f"tiny setting for a smoke test (d={QUICK['dims']}, m={QUICK['m']}, "
                         f"support {QUICK['support']}, k={QUICK['ks']})")
     args = p.parse_args(argv)
-    base = QUICK if args.quick else DEFAULTS
-    for key, value in base.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
+    return fill_defaults(args, QUICK if args.quick else DEFAULTS)
 
-
-def _ints(text: str, name: str) -> list[int]:
-    values = []
-    try:
-        for token in filter(None, (t.strip() for t in text.split(","))):
-            lo, _, hi = token.partition("..")  # "2..10" is the range 2, 3, ..., 10
-            values += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    except ValueError:
-        raise ValueError(f"--{name} must be comma-separated integers or ranges a..b; got {text!r}") from None
-    if not values or min(values) < 0:
-        raise ValueError(f"--{name} must list non-negative integers; got {text!r}")
-    return values
 
 
 def instance(dim: int, m: int, support: int, components: int, seed: int) -> list:
@@ -168,7 +153,7 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     try:
-        dims, ks, seeds = _ints(args.dims, "dims"), _ints(args.ks, "ks"), _ints(args.seeds, "seeds")
+        dims, ks, seeds = int_list(args.dims, "dims"), int_list(args.ks, "ks"), int_list(args.seeds, "seeds")
         for name in ("m", "support", "components"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name} must be a positive integer; got {getattr(args, name)}")

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from fairopt import datasets
+from fairopt.cli.common import fill_defaults, int_list, name_list
 from fairopt.exceptions import FairoptError, ResourceLimitError, SolverStatusError
 
 NAME = "violation_table"
@@ -77,32 +78,9 @@ def parse_args(argv):
                    help=f"tiny setting for a smoke test ({QUICK['datasets']}, k={QUICK['ks']}, "
                         f"{QUICK['max_points']} points)")
     args = p.parse_args(argv)
-    base = QUICK if args.quick else DEFAULTS
-    for key, value in base.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
+    return fill_defaults(args, QUICK if args.quick else DEFAULTS)
 
 
-def _ints(text: str, name: str) -> list[int]:
-    values = []
-    try:
-        for token in filter(None, (t.strip() for t in text.split(","))):
-            lo, _, hi = token.partition("..")  # "2..10" is the range 2, 3, ..., 10
-            values += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    except ValueError:
-        raise ValueError(f"--{name} must be comma-separated integers or ranges a..b; got {text!r}") from None
-    if not values:
-        raise ValueError(f"--{name} is empty")
-    return values
-
-
-def _names(text: str, allowed, name: str) -> list[str]:
-    values = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [v for v in values if v not in allowed]
-    if unknown or not values:
-        raise ValueError(f"--{name}: unknown {unknown or values!r}; choose from {sorted(allowed)}")
-    return values
 
 
 def group_settings(ds, settings: list) -> list:
@@ -202,10 +180,10 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     try:
-        names = _names(args.datasets, datasets.available_datasets(), "datasets")
-        settings = _names(args.groups, SETTINGS, "groups")
-        ks, seeds = _ints(args.ks, "ks"), _ints(args.seeds, "seeds")
-        methods = _names(args.methods, METHODS, "methods")
+        names = name_list(args.datasets, datasets.available_datasets(), "datasets")
+        settings = name_list(args.groups, SETTINGS, "groups")
+        ks, seeds = int_list(args.ks, "ks"), int_list(args.seeds, "seeds")
+        methods = name_list(args.methods, METHODS, "methods")
         if not 0.0 <= args.delta < 1.0:
             raise ValueError(f"--delta must be in [0, 1); got {args.delta}")
     except ValueError as exc:

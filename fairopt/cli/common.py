@@ -12,12 +12,12 @@ import os
 import numpy as np
 
 from fairopt import datasets
-from fairopt.exceptions import FairoptError
+from fairopt.exceptions import ValidationError
 from fairopt.plot import save_figure
 from fairopt.results import write_json
 
 
-class CLIError(FairoptError):
+class CLIError(ValidationError):
     """A command-line usage error (bad option combination, unreadable CSV)."""
 
 
@@ -145,3 +145,35 @@ def check_outputs(args) -> None:
         path = getattr(args, name, None)
         if path and os.path.exists(path):
             raise FileExistsError(f"--{name.replace('_', '-')} {path} exists; pass --overwrite to replace it")
+
+
+def int_list(text: str, name: str, minimum: int = 0) -> list[int]:
+    """Comma-separated integers or ranges ``a..b`` (``"2..4,8"`` -> [2, 3, 4, 8]), each >= ``minimum``."""
+    values = []
+    try:
+        for token in filter(None, (t.strip() for t in text.split(","))):
+            lo, _, hi = token.partition("..")
+            values += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    except ValueError:
+        raise CLIError(f"--{name} must be comma-separated integers or ranges a..b; got {text!r}") from None
+    if not values or min(values) < minimum:
+        raise CLIError(f"--{name} must list integers >= {minimum}; got {text!r}")
+    return values
+
+
+def name_list(text: str, allowed, name: str) -> list[str]:
+    """Comma-separated names, each one of ``allowed``."""
+    values = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise CLIError(f"--{name}: unknown {unknown or values!r}; choose from {sorted(allowed)}")
+    return values
+
+
+def fill_defaults(args: argparse.Namespace, defaults: dict) -> argparse.Namespace:
+    """Set every option of ``defaults`` that the command line left at None."""
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
