@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairopt.solvers.highs import highs_status, new_highs
+from fairopt.solvers.highs import IncrementalLP
 
 __all__ = ["RowLayout", "Master"]
 
@@ -129,8 +129,8 @@ class Master:
                  verbose=False, options=None):
         self.layout, self.sid, self.k, self.arc_cost = layout, sid, k, arc_cost
         self.n = n = weights.size
-        self.h = h = new_highs(None, threads, options, verbose)
-        h.addRows(n, weights, weights, 0, np.zeros(n, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        self.lp = IncrementalLP(None, threads, options, verbose)
+        self.lp.add_rows(weights, weights)
         self.n_rows = n
         self.row0 = np.full(k, -1, dtype=np.int64)  # first row of every active centre's block
         self.active = np.zeros(0, dtype=np.int64)  # active centres in activation order
@@ -152,12 +152,10 @@ class Master:
         L, nb = self.layout, cs.size
         self.row0[cs] = self.n_rows + L.size * np.arange(nb)
         self.n_rows += nb * L.size
-        self.h.addRows(nb * L.size, np.tile(L.row_lower, nb), np.tile(L.row_upper, nb), 0,
-                       np.zeros(nb * L.size, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        self.lp.add_rows(np.tile(L.row_lower, nb), np.tile(L.row_upper, nb))
         idx = (self.row0[cs][:, None] + L.W_rows[None, :]).ravel()
         starts = np.arange(nb) * L.W_rows.size
-        self.h.addCols(nb, np.zeros(nb), np.zeros(nb), np.full(nb, _INF), idx.size, starts.astype(np.int32),
-                       idx.astype(np.int32), np.tile(L.W_vals, nb))
+        self.lp.add_columns(np.zeros(nb), starts, idx, np.tile(L.W_vals, nb))
         self.active = np.concatenate([self.active, cs])
         self.col_x = np.concatenate([self.col_x, np.full(nb, -1)])
         self.col_c = np.concatenate([self.col_c, cs])
@@ -183,8 +181,7 @@ class Master:
             pos = starts[sel][:, None] + np.arange(self._lens[si])[None, :]
             ent = np.concatenate([xs[sel][:, None], self.row0[cs[sel]][:, None] + self.layout.sig_rows[si][None, :]], axis=1)
             idx[pos.ravel()] = ent.ravel()
-        self.h.addCols(xs.size, self.arc_cost(xs, cs), np.zeros(xs.size), np.full(xs.size, _INF), idx.size,
-                       starts.astype(np.int32), idx.astype(np.int32), np.ones(idx.size))
+        self.lp.add_columns(self.arc_cost(xs, cs), starts, idx, np.ones(idx.size))
         self.col_x = np.concatenate([self.col_x, xs])
         self.col_c = np.concatenate([self.col_c, cs])
         return int(xs.size)
@@ -198,7 +195,7 @@ class Master:
         drop = np.flatnonzero((self.col_x >= 0) & ~protected & (col_dual > threshold))
         if drop.size == 0:
             return 0
-        self.h.deleteCols(drop.size, drop.astype(np.int32))
+        self.lp.delete_columns(drop)
         self.in_master[self.col_x[drop], self.col_c[drop]] = False
         keep = np.ones(self.col_x.size, dtype=bool)
         keep[drop] = False
@@ -211,31 +208,24 @@ class Master:
         ``"simplex"`` is warm (primal simplex from the current basis); ``"ipm"`` is HiGHS's
         interior point method without crossover: no basis, but well-centred duals.
         """
-        h = self.h
-        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
-        h.setOptionValue("solver", "ipm" if method == "ipm" else "simplex")
-        h.setOptionValue("run_crossover", "off" if method == "ipm" else "on")
-        h.run()
-        return highs_status(h)
+        return self.lp.run(time_limit, method)
 
     def crossover(self) -> bool:
         """Turn the current interior solution into a basic one; False when no valid basis results."""
-        self.h.crossover(self.h.getSolution())
-        return self.h.getInfo().basis_validity == 1
+        return self.lp.crossover()
 
     def ipm_iterations(self) -> int:
-        return int(self.h.getInfo().ipm_iteration_count)
+        return self.lp.ipm_iterations()
 
     def objective(self) -> float:
-        return float(self.h.getInfo().objective_function_value)
+        return self.lp.objective()
 
     def iterations(self) -> int:
-        return int(self.h.getInfo().simplex_iteration_count)
+        return self.lp.iterations()
 
     def solution(self, basis: bool = True) -> dict:
         """Primal values, duals (and basis) of the current solution, split into the model's parts."""
-        sol = self.h.getSolution()
-        row_dual = np.asarray(sol.row_dual)
+        col_value, col_dual, row_dual = self.lp.solution()
         L = self.layout
         y = row_dual[: self.n]
         G = np.zeros((L.sig_matrix.shape[0], self.k))
@@ -245,26 +235,15 @@ class Master:
         out = {
             "col_x": self.col_x.copy(),
             "col_c": self.col_c.copy(),
-            "col_value": np.asarray(sol.col_value),
-            "col_dual": np.asarray(sol.col_dual),
+            "col_value": col_value,
+            "col_dual": col_dual,
             "y": y,
             "G": G,
         }
         if basis:
-            b = self.h.getBasis()
-            out["col_status"] = np.fromiter((int(v) for v in b.col_status), dtype=np.int64, count=self.col_x.size)
-            out["row_status"] = np.fromiter((int(v) for v in b.row_status), dtype=np.int64, count=self.n_rows)
+            out["col_status"], out["row_status"] = self.lp.basis(self.col_x.size, self.n_rows)
         return out
 
     def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> bool:
         """Install a basis (statuses as HiGHS integers); False when HiGHS refuses it."""
-        import highspy
-
-        S = highspy.HighsBasisStatus
-        table = {int(v): v for v in (S.kLower, S.kBasic, S.kUpper, S.kZero, S.kNonbasic)}
-        b = highspy.HighsBasis()
-        b.col_status = [table[int(v)] for v in col_status]
-        b.row_status = [table[int(v)] for v in row_status]
-        b.valid = True
-        b.alien = False
-        return self.h.setBasis(b) != highspy.HighsStatus.kError
+        return self.lp.set_basis(col_status, row_status)

@@ -13,7 +13,7 @@ import numpy as np
 from fairopt.barycenter.result import BarycenterResult, barycenter_cost
 from fairopt.distances import sq_distances
 from fairopt.models.barycenter import kept_source_rows
-from fairopt.solvers.highs import highs_status, new_highs
+from fairopt.solvers.highs import IncrementalLP
 
 
 def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None = None, n_nearest: int = 8,
@@ -28,7 +28,6 @@ def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None =
     (up to ``n_nearest``) enter. No negative reduced cost left means the restricted optimum is
     optimal for the full LP (LP duality), so the result equals the ``direct`` path's optimum.
     """
-    import highspy
     import scipy.sparse as sp
 
     t0 = time.perf_counter()
@@ -38,7 +37,6 @@ def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None =
     kept = [kept_source_rows(n, i) for i, n in enumerate(sizes)]
     src_off = np.concatenate([[0], np.cumsum(kept)])
     tgt_off = src_off[-1]
-    n_rows = tgt_off + m * s
     scale = max(max(float(Di.max()) for Di in D), 1e-300)
     tol = 1e-9 * scale
     present = [np.zeros((n, s), dtype=bool) for n in sizes]
@@ -53,21 +51,19 @@ def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None =
         index[starts + nnz - 1] = tgt_off + i * s + ts
         return D[i][xs, ts], starts, index
 
-    h = new_highs(time_limit=time_limit)
+    lp = IncrementalLP(time_limit=time_limit)
     rhs = np.concatenate([w[:r] for (_, w), r in zip(measures, kept)] + [np.zeros(m * s)])
-    h.addRows(n_rows, rhs, rhs, 0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    lp.add_rows(rhs, rhs)
     # nu(s): -1 in target row (i, s) for every i.
     nu_idx = (tgt_off + np.arange(m)[None, :] * s + np.arange(s)[:, None]).astype(np.int32).ravel()
-    h.addCols(s, np.zeros(s), np.zeros(s), np.full(s, highspy.kHighsInf), s * m,
-              (np.arange(s) * m).astype(np.int32), nu_idx, -np.ones(s * m))
+    lp.add_columns(np.zeros(s), np.arange(s) * m, nu_idx, -np.ones(s * m))
     hub = int(np.argmin(sq_distances(support, np.mean([w @ X for X, w in measures], axis=0)[None, :]).ravel()))
     cols_i, cols_x, cols_t = [], [], []
 
     def add(i, xs, ts):
         present[i][xs, ts] = True
         cost, starts, index = arcs_columns(i, xs, ts)
-        h.addCols(xs.size, cost, np.zeros(xs.size), np.full(xs.size, highspy.kHighsInf), index.size,
-                  starts.astype(np.int32), index, np.ones(index.size))
+        lp.add_columns(cost, starts, index, np.ones(index.size))
         cols_i.append(np.full(xs.size, i)), cols_x.append(xs), cols_t.append(ts)
 
     L = min(n_nearest, s)
@@ -80,11 +76,10 @@ def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None =
         add(i, xs, ts)
     rounds = 0
     for rounds in range(1, max_rounds + 1):
-        h.run()
-        status, raw = highs_status(h)
+        status, raw = lp.run(time_limit)
         if status != "optimal":
             break
-        y = np.asarray(h.getSolution().row_dual)
+        y = lp.solution()[2]
         added = 0
         for i, Di in enumerate(D):
             u = np.zeros(sizes[i])
@@ -103,10 +98,10 @@ def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None =
             added += xs.size
         if added == 0:
             break
-    status, raw = highs_status(h)
+    status, raw = lp.status()
     if status == "optimal" and rounds == max_rounds:
         status, raw = "iteration_limit", f"column generation stopped after {max_rounds} rounds"
-    x = np.asarray(h.getSolution().col_value)
+    x = lp.solution()[0]
     nu = np.maximum(x[:s], 0.0)
     ci, cx, ct = (np.concatenate(a) for a in (cols_i, cols_x, cols_t))
     vals = np.maximum(x[s:], 0.0)
@@ -118,4 +113,4 @@ def _lp16_colgen(measures: list, support: np.ndarray, time_limit: float | None =
     return BarycenterResult(support, nu, barycenter_cost(measures, support, plans), plans, status,
                             time.perf_counter() - t0, "highs", "colgen",
                             info={"raw_status": raw, "rounds": rounds, "columns": int(vals.size),
-                                  "objective": float(h.getInfo().objective_function_value)})
+                                  "objective": lp.objective()})

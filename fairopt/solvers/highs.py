@@ -176,3 +176,86 @@ def write_matrices(lp: LPMatrices, path: str) -> None:
         raise ValidationError(f"HiGHS rejected the LP {lp.name!r} (bad bounds or coefficients); nothing written")
     if h.writeModel(path) == highspy.HighsStatus.kError:
         raise OSError(f"HiGHS could not write {path}")
+
+
+class IncrementalLP:
+    """A HiGHS LP grown row block by row block and column by column, re-solved warm.
+
+    The restricted master of both column generations (LP (2) in :mod:`fairopt.assignment.master`,
+    LP (16) in :mod:`fairopt.barycenter.colgen`): rows are added empty with their bounds,
+    columns in compressed sparse column form with their entries, and each :meth:`run` starts from
+    the previous basis. Column bounds default to [0, inf).
+    """
+
+    def __init__(self, time_limit=None, threads=None, options=None, verbose=False):
+        self.h = new_highs(time_limit, threads, options, verbose)
+
+    def add_rows(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Append ``lower.size`` rows without entries, ``lower <= row <= upper``."""
+        size = int(np.size(lower))
+        self.h.addRows(size, np.asarray(lower, np.float64), np.asarray(upper, np.float64), 0,
+                       np.zeros(size, np.int32), np.zeros(0, np.int32), np.zeros(0))
+
+    def add_columns(self, cost: np.ndarray, starts: np.ndarray, index: np.ndarray, value: np.ndarray) -> None:
+        """Append ``cost.size`` columns in [0, inf): column j has entries ``value[starts[j]:starts[j+1]]``
+        in rows ``index[starts[j]:starts[j+1]]``."""
+        size = int(np.size(cost))
+        self.h.addCols(size, np.asarray(cost, np.float64), np.zeros(size), np.full(size, _INF), int(np.size(index)),
+                       np.asarray(starts, np.int32), np.asarray(index, np.int32), np.asarray(value, np.float64))
+
+    def delete_columns(self, index: np.ndarray) -> None:
+        self.h.deleteCols(int(np.size(index)), np.asarray(index, np.int32))
+
+    def run(self, time_limit: float | None = None, method: str = "simplex") -> tuple[str, str]:
+        """Solve from the current basis; returns (status, raw status).
+
+        ``"simplex"`` is warm; ``"ipm"`` is HiGHS's interior point method without crossover
+        (no basis, well-centred duals).
+        """
+        h = self.h
+        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
+        h.setOptionValue("solver", "ipm" if method == "ipm" else "simplex")
+        h.setOptionValue("run_crossover", "off" if method == "ipm" else "on")
+        h.run()
+        return highs_status(h)
+
+    def status(self) -> tuple[str, str]:
+        return highs_status(self.h)
+
+    def solution(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(column values, column duals, row duals) of the current solution."""
+        sol = self.h.getSolution()
+        return np.asarray(sol.col_value), np.asarray(sol.col_dual), np.asarray(sol.row_dual)
+
+    def objective(self) -> float:
+        return float(self.h.getInfo().objective_function_value)
+
+    def iterations(self) -> int:
+        return int(self.h.getInfo().simplex_iteration_count)
+
+    def ipm_iterations(self) -> int:
+        return int(self.h.getInfo().ipm_iteration_count)
+
+    def crossover(self) -> bool:
+        """Turn the current interior solution into a basic one; False when no valid basis results."""
+        self.h.crossover(self.h.getSolution())
+        return self.h.getInfo().basis_validity == 1
+
+    def basis(self, n_cols: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Column and row basis statuses as HiGHS's integers."""
+        b = self.h.getBasis()
+        return (np.fromiter((int(v) for v in b.col_status), dtype=np.int64, count=n_cols),
+                np.fromiter((int(v) for v in b.row_status), dtype=np.int64, count=n_rows))
+
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> bool:
+        """Install a basis (statuses as HiGHS integers); False when HiGHS refuses it."""
+        import highspy  # core dependency, loaded on first use
+
+        S = highspy.HighsBasisStatus
+        table = {int(v): v for v in (S.kLower, S.kBasic, S.kUpper, S.kZero, S.kNonbasic)}
+        b = highspy.HighsBasis()
+        b.col_status = [table[int(v)] for v in col_status]
+        b.row_status = [table[int(v)] for v in row_status]
+        b.valid = True
+        b.alien = False
+        return self.h.setBasis(b) != highspy.HighsStatus.kError
