@@ -63,6 +63,11 @@ def validate_points(points: Any, name: str = "points", min_rows: int = 1) -> np.
     ValidationError
         On a wrong number of dimensions, too few rows, zero columns, or non-finite values.
     """
+    kind = _dtype_kind(points)
+    if kind in "USc":
+        what = "complex numbers" if kind == "c" else "strings"
+        raise ValidationError(f"{name} must be a real numeric array of shape (n, d); got {what} "
+                              f"(convert it first, e.g. np.asarray({name}, dtype=float) for numeric text)")
     try:
         arr = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -86,7 +91,36 @@ def validate_points(points: Any, name: str = "points", min_rows: int = 1) -> np.
             f"{name} contains {kind} values in {rows.size} row(s) (first: row {rows[0]}); "
             "drop or impute them before clustering"
         )
+    check_coordinate_range(arr, name)
     return np.ascontiguousarray(arr)
+
+
+#: Squared distances must stay finite with room for sums and the 3x enlarged candidate cells.
+MAX_SPAN = 1e150
+
+
+def check_coordinate_range(arr: np.ndarray, name: str = "points") -> None:
+    """Refuse coordinates whose squared distances would overflow float64 (spans beyond 1e150)."""
+    if arr.size == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = float(np.max(arr.max(axis=0) - arr.min(axis=0))) * np.sqrt(arr.shape[1])
+    if not span <= MAX_SPAN:
+        raise ValidationError(
+            f"{name} spans {span:.3g} in coordinates: squared distances would overflow float64 (limit {MAX_SPAN:g}); "
+            f"rescale it first (e.g. divide by its standard deviation)"
+        )
+
+
+def _dtype_kind(values: Any) -> str:
+    """numpy's dtype kind of an array-like without converting it (``"O"`` when unknown)."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(values).dtype
+        except (TypeError, ValueError):
+            return "O"
+    return getattr(dtype, "kind", "O")
 
 
 def validate_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.assignment.colgen import solve_colgen
+from fairopt.assignment.numerics import certify, normalise
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.models import fair_assignment as lp2
 from fairopt.problem import FairProblem, make_fair_problem, validate_points
@@ -20,6 +21,8 @@ from fairopt.validation import check_time_limit
 __all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
 
 METHODS = ("auto", "colgen", "direct", "pyomo", "cvxpy")
+#: Solver options that let a dense path meet numerics.RTOL on the normalised LP (2).
+_TIGHT = {("direct", "highs"): {"dual_feasibility_tolerance": 1e-10, "primal_feasibility_tolerance": 1e-10}}
 
 
 @dataclass(frozen=True)
@@ -72,33 +75,52 @@ def solve_lp2(
     t0 = time.perf_counter()
     if method == "auto":
         method = "colgen" if str(solver).lower() == "highs" else "direct"
+    if method not in METHODS:
+        raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+    # Every path solves the normalised LP (unit mass, unit spread; numerics.py) and is certified.
+    g = problem.groups
+    X, w, C, scaling = normalise(problem.points, problem.weights, centres)
+    bound = None
     if method == "colgen":
         res = solve_colgen(
-            problem.points, problem.weights, problem.groups.membership, problem.alpha, problem.beta, centres,
+            X, w, g.membership, problem.alpha, problem.beta, C,
             time_limit=time_limit, threads=threads, verbose=verbose, progress=progress,
         )
-        status, objective, phi, info = res.status, res.objective, res.assignment, res.info
-        name = "highs"
+        status, objective, phi, info = res.status, res.objective, res.assignment, dict(res.info)
+        name, duals = "highs", {}
+        bound = info.get("lower_bound")
     else:
-        if method not in METHODS:
-            raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
-        g = problem.groups
-        check_fits("LP (2)", **lp2.dense_size(problem.n, centres.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
-        args = (problem.points, centres, problem.groups, problem.alpha, problem.beta, problem.weights)
+        check_fits("LP (2)", **lp2.dense_size(problem.n, C.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
+        args = (X, C, g, problem.alpha, problem.beta, w)
         if method == "direct":
             model = lp2.to_matrices(*args)
         elif method == "pyomo":
             model = lp2.build_pyomo(*args)
         else:
             model = lp2.build_cvxpy(*args)
-        res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose)
+        res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose,
+                           options=_TIGHT.get((method, str(solver).lower())))
         status, objective, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
-        phi = None
+        phi, duals = None, res.duals
         if "phi" in res.values:
             vals = np.asarray(res.values["phi"], dtype=float)
             vals[np.abs(vals) < 1e-12] = 0.0
             phi = sp.csr_matrix(np.maximum(vals, 0.0))
-        info["duals"] = res.duals
+    if phi is not None or status == "optimal":
+        ok, objective, checks = certify(phi, objective, X, w, g.membership, problem.alpha, problem.beta, C,
+                                        duals=duals, lower_bound=bound)
+        info["certificate"] = checks
+        if status == "optimal" and not ok:
+            status = "inaccurate"
+            info["raw_status"] = f"{info.get('raw_status', 'optimal')}; fairopt's check: {checks['reason']}"
+        if phi is not None:
+            phi = phi * scaling.mass
+        objective = objective * scaling.cost
+    info["duals"] = {key: np.asarray(val) * scaling.length**2 for key, val in duals.items()} if duals else {}
+    info["scaling"] = {"length": scaling.length, "mass": scaling.mass}
+    for key in ("lower_bound", "min_reduced_cost", "tolerance"):
+        if key in info:
+            info[key] = info[key] * (scaling.cost if key != "min_reduced_cost" else scaling.length**2)
     out = FairAssignment(objective, phi, status, time.perf_counter() - t0, name, method, info)
     if require_optimal and status != "optimal":
         raise SolverStatusError(
@@ -121,6 +143,9 @@ def status_hint(status: str, time_limit: float | None = None, offer_best_effort:
     if status in ("infeasible", "infeasible_or_unbounded"):
         return ("the bounds passed the up-front check beta_i <= share_i <= alpha_i, under which LP (2) is feasible, "
                 "so this is numerical trouble: try another solver (solver='glpk') or method='direct'")
+    if status == "inaccurate":
+        return ("the solver's answer failed fairopt's optimality check (see info['certificate']): try "
+                "solver='highs' (the certified default path) or method='direct'")
     if status == "unbounded":
         return "LP (2) has non-negative costs and cannot be unbounded: a solver failure; try another solver or method"
     return "run with verbose=True to see the solver log, or try another solver or method='direct'"

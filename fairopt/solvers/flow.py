@@ -52,8 +52,12 @@ def integer_costs(cost: np.ndarray, n_nodes: int, max_flow: int) -> np.ndarray |
     if not np.isfinite(top):
         return None
     span = min(COST_RANGE, (2**62) // ((int(n_nodes) + 1) * max(1, int(max_flow))))
-    scale = span / top if top > 0 else 1.0
-    return np.rint(cost * scale).astype(np.int64)
+    if top == 0 or span < 1:
+        return np.zeros(cost.shape, dtype=np.int64) if top == 0 else None
+    # cost * 2**e with 2**e <= span / top, by exponents: span / top itself overflows for costs
+    # of 1e-300 (coordinates of 1e-150) and would turn every cost into inf or nan.
+    e = int(np.floor(np.log2(span))) - int(np.frexp(top)[1])
+    return np.rint(np.ldexp(cost, e)).astype(np.int64)
 
 
 def _without_lower_bounds(tail, head, lower, upper, supply, n_nodes):
@@ -76,12 +80,14 @@ def _flow_ortools(tail, head, lower, upper, cost, supply, n_nodes):
     keep = np.flatnonzero(cap > 0)  # fixed arcs carry no free flow
     ic = integer_costs(cost, n_nodes, int(cap.max(initial=1)))
     if ic is None:
-        return None
+        return _FALLBACK
     smcf = mcf.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(tail[keep], head[keep], cap[keep], ic[keep])
     smcf.set_nodes_supplies(np.arange(n_nodes), sup)
-    if smcf.solve() != smcf.OPTIMAL:
-        return None
+    st = smcf.solve()
+    if st != smcf.OPTIMAL:
+        # Only a proven infeasibility is an answer; a cost-range or internal failure goes to HiGHS.
+        return None if st in (smcf.INFEASIBLE, smcf.UNBALANCED) else _FALLBACK
     flow = lo.astype(np.float64)
     flow[keep] += smcf.flows(arcs)
     return flow
@@ -94,7 +100,7 @@ def _flow_networkx(tail, head, lower, upper, cost, supply, n_nodes):
     keep = np.flatnonzero(cap > 0)
     ic = integer_costs(cost, n_nodes, int(cap.max(initial=1)))  # network simplex is exact on integers only
     if ic is None:
-        return None
+        return _FALLBACK
     G = nx.DiGraph()
     # networkx's demand is inflow - outflow: the negative of the supply.
     G.add_nodes_from((v, {"demand": -int(s)}) for v, s in enumerate(sup.tolist()))
@@ -117,7 +123,8 @@ def _flow_highs(tail, head, lower, upper, cost, supply, n_nodes):
     # Node-arc incidence: +1 where the arc leaves the node, -1 where it enters.
     A = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[tail, head], np.r_[arcs, arcs])), shape=(n_nodes, m))
     top = float(np.max(np.abs(cost), initial=0.0))
-    scale = 1.0 / top if np.isfinite(top) and top > 0 else 1.0  # costs in [-1, 1] for the tolerances
+    # Costs in [-1, 1] for the tolerances, by a power of two (1 / top overflows for top < 1e-308).
+    scale = float(np.ldexp(1.0, -int(np.frexp(top)[1]))) if np.isfinite(top) and top > 0 else 1.0
     b = np.asarray(supply, dtype=np.float64)
     lp = LPMatrices(c=np.asarray(cost, dtype=np.float64) * scale, A=A, row_lower=b, row_upper=b,
                     col_lower=np.asarray(lower, dtype=np.float64), col_upper=np.asarray(upper, dtype=np.float64),
@@ -139,6 +146,9 @@ def _flow_highs(tail, head, lower, upper, cost, supply, n_nodes):
     return flow
 
 
+#: A combinatorial solver's answer "my integer costs cannot represent this": min_cost_flow retries on HiGHS.
+_FALLBACK = "fallback"
+
 _SOLVERS = {"ortools": _flow_ortools, "highs": _flow_highs, "networkx": _flow_networkx}
 
 
@@ -157,9 +167,9 @@ def min_cost_flow(tail, head, lower, upper, cost, supply, n_nodes: int, solver: 
         Outflow minus inflow required at each node (integral, summing to 0).
     n_nodes : int
     solver : {"auto", "ortools", "highs", "networkx"}
-        ``"auto"``: :func:`default_flow_solver`. A combinatorial solver whose integer costs
-        cannot represent the costs (non-finite) answers None like an infeasible problem; the
-        caller may retry with ``"highs"``.
+        ``"auto"``: :func:`default_flow_solver`. When a combinatorial solver cannot represent
+        the costs as integers (non-finite, or a cost range OR-Tools reports as too wide), the
+        same flow is solved by HiGHS on the floating-point costs instead.
 
     Returns
     -------
@@ -171,5 +181,9 @@ def min_cost_flow(tail, head, lower, upper, cost, supply, n_nodes: int, solver: 
         raise ValidationError(f"flow_solver must be 'auto' or one of {FLOW_SOLVERS}; got {solver!r}")
     tail = np.asarray(tail, dtype=np.int64)
     head = np.asarray(head, dtype=np.int64)
-    return _SOLVERS[solver](tail, head, np.asarray(lower), np.asarray(upper), np.asarray(cost, dtype=np.float64),
-                            np.asarray(supply), int(n_nodes))
+    args = (tail, head, np.asarray(lower), np.asarray(upper), np.asarray(cost, dtype=np.float64), np.asarray(supply),
+            int(n_nodes))
+    flow = _SOLVERS[solver](*args)
+    if isinstance(flow, str):  # _FALLBACK: HiGHS works on the floating-point costs themselves
+        flow = _flow_highs(*args)
+    return flow
