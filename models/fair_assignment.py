@@ -29,17 +29,19 @@ import scipy.sparse as sp
 
 from fairopt.distances import sq_distances
 from fairopt.groups import GroupStructure, encode_groups
+from fairopt.problem import validate_points, validate_weights
 from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
 __all__ = ["dense_size", "build_pyomo", "build_cvxpy", "to_matrices"]
 
 
 def _inputs(points, centres, groups, alpha, beta, weights):
-    points = np.asarray(points, dtype=float)
-    centres = np.asarray(centres, dtype=float)
+    # Public builders: a NaN or inf would reach the solver as a cost and come back "optimal", NaN.
+    points = validate_points(points)
+    centres = validate_points(centres, name="centres")
     n = points.shape[0]
     g = groups if isinstance(groups, GroupStructure) else encode_groups(groups, n)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    w = validate_weights(weights, n)
     alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (g.n_groups,))
     beta = np.broadcast_to(np.asarray(beta, dtype=float), (g.n_groups,))
     return points, centres, g, alpha, beta, w, sq_distances(points, centres)
