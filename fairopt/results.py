@@ -16,14 +16,13 @@ import json
 import math
 import os
 import platform
-import tempfile
-from contextlib import suppress
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from fairopt import __version__
 from fairopt.exceptions import ValidationError
+from fairopt.files import atomic_write
 
 __all__ = [
     "result_record",
@@ -140,54 +139,6 @@ def result_record(kind: str, inputs: Mapping | None = None, parameters: Mapping 
         "versions": package_versions(),
     }
     return to_jsonable(record)
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], overwrite: bool = False,
-                 binary: bool = False) -> str:
-    """Create ``path`` whole or not at all.
-
-    ``write(fh)`` fills a temporary file in the same folder (so the final ``os.replace`` is a
-    rename within one file system, which is atomic); any exception, KeyboardInterrupt included,
-    removes the temporary file and leaves ``path`` as it was.
-
-    Parameters
-    ----------
-    path : str or path-like
-    write : callable
-        Called once with the open temporary file (text UTF-8, or binary when ``binary``).
-    overwrite : bool
-        An existing ``path`` is only replaced when True (FileExistsError otherwise).
-    binary : bool
-
-    Returns
-    -------
-    str
-        The path written.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValidationError(f"{path!r} is a folder; give a file name")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"the folder of {path!r} does not exist; create {folder!r} first")
-    ext = os.path.splitext(path)[1]
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".fairopt-", suffix=ext + ".tmp", dir=folder)
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600 files; results are meant to be shared
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
-    return path
 
 
 def write_json(record: Mapping, path: str | os.PathLike, overwrite: bool = False, indent: int | None = 2) -> str:

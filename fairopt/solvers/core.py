@@ -18,10 +18,10 @@ multipliers are converted to it.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 from fairopt.exceptions import SolverStatusError, ValidationError
+from fairopt.files import atomic_write
 from fairopt.solvers import cvxpy as cvxpy_backend
 from fairopt.solvers import gurobi as gurobi_backend
 from fairopt.solvers import highs as highs_backend
@@ -134,39 +134,29 @@ def export(model: Any, path: str | os.PathLike, overwrite: bool = False) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".lp", ".mps"):
         raise ValidationError(f"export path must end in .lp or .mps; got {path!r}")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValidationError(f"the folder of {path!r} does not exist")
-    # Write to a temporary file in the same folder, then rename: the file is whole or absent.
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder, prefix=".fairopt-partial-")
-    os.close(fd)
-    try:
-        if isinstance(model, LPMatrices):
-            highs_backend.write_matrices(model, tmp)
-        elif _is_pyomo(model):
-            from pyomo.opt import (
-                ProblemFormat,  # pyomo loads on first use: `import fairopt` stays fast
-            )
+    if isinstance(model, LPMatrices):
+        write = lambda tmp: highs_backend.write_matrices(model, tmp)
+    elif _is_pyomo(model):
+        from pyomo.opt import (
+            ProblemFormat,  # pyomo loads on first use: `import fairopt` stays fast
+        )
 
-            fmt = ProblemFormat.cpxlp if ext == ".lp" else ProblemFormat.mps
+        fmt = ProblemFormat.cpxlp if ext == ".lp" else ProblemFormat.mps
+
+        def write(tmp):
             model.write(tmp, format=fmt, io_options={"symbolic_solver_labels": True})
             if ext == ".mps":
                 _drop_min_objsense(tmp)
-        elif _is_cvxpy(model):
-            raise ValidationError(
-                "export() writes Pyomo models and LPMatrices; for a CVXPY problem build the same LP with "
-                "the model's to_matrices() (or build_pyomo()) and export that"
-            )
-        else:
-            raise ValidationError(f"export() takes a Pyomo model or LPMatrices; got {type(model).__name__}")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    elif _is_cvxpy(model):
+        raise ValidationError(
+            "export() writes Pyomo models and LPMatrices; for a CVXPY problem build the same LP with "
+            "the model's to_matrices() (or build_pyomo()) and export that"
+        )
+    else:
+        raise ValidationError(f"export() takes a Pyomo model or LPMatrices; got {type(model).__name__}")
+    # One helper for every output: a temporary file in the target folder, renamed when whole,
+    # with the user's normal file mode (fairopt.files).
+    return atomic_write(path, write, overwrite=overwrite, by_name=True)
 
 
 def _drop_min_objsense(path: str) -> None:
@@ -183,14 +173,8 @@ def _drop_min_objsense(path: str) -> None:
     i = keys.index("OBJSENSE")
     if i + 1 >= len(keys) or keys[i + 1] not in ("MIN", "MINIMIZE", "MINIMISE"):
         return
-    fd, tmp = tempfile.mkstemp(suffix=".mps", dir=os.path.dirname(path), prefix=".fairopt-partial-")
-    try:
-        with os.fdopen(fd, "w") as dst, open(path) as src:
-            for j, line in enumerate(src):
-                if j not in (i, i + 1):
-                    dst.write(line)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    # ``path`` is export's own temporary file: rewrite it in place.
+    with open(path) as src:
+        lines = [line for j, line in enumerate(src) if j not in (i, i + 1)]
+    with open(path, "w") as dst:
+        dst.writelines(lines)
