@@ -1,6 +1,6 @@
 """``python -m fairopt``: the command line."""
 import sys
 
-from fairopt.cli.main import main
+from fairopt.cli.entry import run
 
-sys.exit(main())
+sys.exit(run())

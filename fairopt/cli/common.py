@@ -13,6 +13,7 @@ import numpy as np
 
 from fairopt import datasets
 from fairopt.exceptions import ValidationError
+from fairopt.files import check_target
 from fairopt.plot import save_figure
 from fairopt.results import write_json
 
@@ -137,14 +138,41 @@ def params_record(args):
 OUTPUT_OPTIONS = ("json", "plot", "export_lp")
 
 
+def plot_formats() -> list[str]:
+    """File extensions matplotlib can write; CLIError naming the extra when it is missing."""
+    try:
+        from matplotlib.figure import Figure  # optional dependency (fairopt[plot])
+    except ImportError:
+        raise CLIError("--plot needs matplotlib: pip install 'fairopt[plot]' (or drop --plot)") from None
+    return sorted(Figure().canvas.get_supported_filetypes())
+
+
 def check_outputs(args) -> None:
-    """Refuse existing output files before any work, so a refused run writes nothing at all."""
-    if getattr(args, "overwrite", False):
-        return
+    """Check every output path before any work, so that a refused run writes nothing at all.
+
+    Refused: an existing file (without --overwrite), a missing folder, a folder given as a file,
+    two options naming the same file, an extension the writer cannot produce (--plot: matplotlib's
+    formats, --export-lp: .lp or .mps), and --plot without matplotlib.
+    """
+    seen: dict = {}
     for name in OUTPUT_OPTIONS:
         path = getattr(args, name, None)
-        if path and os.path.exists(path):
-            raise FileExistsError(f"--{name.replace('_', '-')} {path} exists; pass --overwrite to replace it")
+        if not path:
+            continue
+        flag = "--" + name.replace("_", "-")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise CLIError(f"{seen[real]} and {flag} both name {path!r}; give each output its own file")
+        seen[real] = flag
+        ext = os.path.splitext(path)[1].lower().lstrip(".")
+        if name == "plot" and ext not in plot_formats():
+            raise CLIError(f"--plot {path!r}: the extension must be one of {plot_formats()} (e.g. .png)")
+        if name == "export_lp" and ext not in ("lp", "mps"):
+            raise CLIError(f"--export-lp {path!r}: export path must end in .lp or .mps")
+        try:
+            check_target(path, overwrite=getattr(args, "overwrite", False), what=flag)
+        except FileExistsError:
+            raise FileExistsError(f"{flag} {path} exists; pass --overwrite to replace it") from None
 
 
 def int_list(text: str, name: str, minimum: int = 0) -> list[int]:

@@ -22,6 +22,7 @@ from fairopt.cli import (
     strictly_fair,
 )
 from fairopt.cli.common import OneLineParser, check_outputs
+from fairopt.cli.entry import Terminated, exit_status
 from fairopt.exceptions import FairoptError
 
 #: The subcommands, in the order ``fairopt --help`` lists them: each module has add_subparser and run.
@@ -55,9 +56,10 @@ def main(argv=None) -> int:
         # OSError covers FileNotFoundError, FileExistsError and PermissionError of the outputs.
         print(f"fairopt {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"fairopt {args.command}: interrupted; no partial output was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through fairopt.cli.entry
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"fairopt {args.command}: {what}; no partial output was written", file=sys.stderr)
+        return exit_status(exc)
 
 
 if __name__ == "__main__":
