@@ -14,7 +14,6 @@ Example
 """
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fairopt.csvfile import check_fields, float_columns, read_rows
 from fairopt.exceptions import ValidationError
 from fairopt.validation import check_int
 
@@ -127,9 +127,9 @@ def _data_home(data_home: str | os.PathLike | None) -> Path:
     return Path(data_home).expanduser()
 
 
-def _read_rows(path: Path, sep: str) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [row for row in csv.reader(fh, delimiter=sep, skipinitialspace=True) if row and any(row)]
+def _read_rows(path: Path, sep: str) -> list[tuple[int, list[str]]]:
+    """(line, fields) of the non-blank rows; damaged files raise one clear error (fairopt.csvfile)."""
+    return read_rows(path, sep, what="dataset file", skipinitialspace=True)
 
 
 def _header(rows: list[list[str]], spec: _Spec, path: Path) -> tuple[list[str], int]:
@@ -220,12 +220,16 @@ def load_dataset(
             f"It comes from {spec.source}. Put {spec.file} in that folder, or point to the folder holding it "
             "with load(..., data_home=PATH) or the FAIROPT_DATA environment variable."
         )
-    rows = _read_rows(path, spec.sep)
-    names, first = _header(rows, spec, path)
-    body = [r for r in rows[first:] if len(r) == len(names)]
-    columns = list(zip(*body))
+    numbered = _read_rows(path, spec.sep)
+    names, first = _header([r for _, r in numbered], spec, path)
+    body = numbered[first:]
+    if not body:
+        raise ValidationError(f"dataset file {str(path)!r} has no data rows (only a header)")
+    # Every row must be whole: a short row or a "nan" feature is an error, not a silent drop or keep.
+    check_fields(body, len(names), str(path), spec.sep, what="dataset file")
     feature_idx = [_column(names, f) for f in spec.features]
-    X = np.column_stack([np.asarray(columns[j], dtype=np.float64) for j in feature_idx])
+    X = float_columns(body, feature_idx, names, str(path), what="dataset file")
+    columns = list(zip(*(r for _, r in body)))
     codes, values = [], []
     for attr in attributes:
         raw = columns[names.index(attr)]

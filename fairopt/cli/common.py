@@ -6,12 +6,12 @@ A subcommand module provides ``add_subparser(subparsers)`` and ``run(args) -> in
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 
 import numpy as np
 
 from fairopt import datasets
+from fairopt.csvfile import check_fields, check_header, check_separator, float_columns, read_rows
 from fairopt.exceptions import ValidationError
 from fairopt.files import check_target
 from fairopt.plot import save_figure
@@ -50,35 +50,33 @@ def _split(text):
 
 
 def read_csv(path: str, features: list, group_cols: list | None, sep: str = ","):
-    """Read feature columns (as floats) and group columns (as strings) from a CSV with a header."""
+    """Read feature columns (as floats) and group columns (as strings) from a CSV with a header.
+
+    Strict (fairopt.csvfile): UTF-8 (a byte-order mark is fine), one-character separator, unique
+    column names, every row with the header's number of fields, finite numbers in the features.
+    """
     try:
-        with open(path, newline="") as fh:
-            rows = list(csv.reader(fh, delimiter=sep))
+        check_separator(sep, what="--sep")
+        numbered = read_rows(path, sep, what="--csv")
     except OSError as exc:
         raise CLIError(f"cannot read --csv {path!r}: {exc.strerror}") from None
-    if len(rows) < 2:
-        raise CLIError(f"--csv {path!r} has no data rows")
-    header = [h.strip().strip('"') for h in rows[0]]
+    header = check_header(numbered[0][1], path, what="--csv")
+    body = numbered[1:]
+    if not body:
+        raise CLIError(f"--csv {path!r} has no data rows (only a header)")
     index = {h: i for i, h in enumerate(header)}
     for col in (features or []) + (group_cols or []):
         if col not in index:
             raise CLIError(f"column {col!r} is not in {path!r}; columns are {header}")
-    body = [r for r in rows[1:] if r]
-    short = [i for i, r in enumerate(body) if len(r) < len(header)]
-    if short:
-        raise CLIError(f"--csv {path!r}: data row {short[0] + 1} has {len(body[short[0]])} field(s) but the header has "
-                       f"{len(header)}; is --sep {sep!r} right?")
-    try:
-        X = np.array([[float(r[index[c]]) for c in features] for r in body])
-    except ValueError as exc:
-        raise CLIError(f"a feature column of {path!r} is not numeric: {exc}") from None
+    check_fields(body, len(header), path, sep, what="--csv")
+    X = float_columns(body, [index[c] for c in features], header, path, what="--csv")
     G = None
     if group_cols:
-        G = np.array([[r[index[c]].strip() for c in group_cols] for r in body], dtype=object)
+        G = np.array([[r[index[c]].strip() for c in group_cols] for _, r in body], dtype=object)
         blank = np.flatnonzero((G == "").any(axis=1))
         if blank.size:
             raise CLIError(f"--csv {path!r}: a group column is empty in {blank.size} data row(s) (first: row "
-                           f"{blank[0] + 1}); fill in or drop those rows")
+                           f"{body[blank[0]][0]}); fill in or drop those rows")
         G = G[:, 0] if G.shape[1] == 1 else G
     return X, G
 
