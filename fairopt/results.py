@@ -16,7 +16,7 @@ import json
 import math
 import os
 import platform
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 

@@ -22,23 +22,28 @@ per cell (with the worker's package versions and every metric the method returne
 """
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import itertools
-import json
 import logging
 import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 
-from fairopt import datasets
 from fairopt.balanced.ballot import BalancedKMeans
 from fairopt.baselines import nips19, orl21
+from fairopt.distributed.grid_config import load_config as _load_config
+from fairopt.distributed.grid_config import load_dataset
+from fairopt.distributed.grid_files import COLUMNS, KEY, GridTable, cell_key, read_table
+from fairopt.distributed.scheduler import (
+    DEFAULT_TIMEOUT,
+    check_dask,
+    connect,
+    parse_address,
+)
 from fairopt.exceptions import ValidationError
 from fairopt.fair.fairlets import StrictlyFairKMeans
 from fairopt.fair.relax_merge import FairKMeans
@@ -47,14 +52,12 @@ from fairopt.kmeans import weighted_kmeans
 from fairopt.metrics import additive_violation, kmeans_cost
 from fairopt.problem import resolve_bounds
 from fairopt.progress import progress_bar
-from fairopt.results import atomic_write, result_record, to_jsonable
+from fairopt.results import result_record, to_jsonable
 from fairopt.validation import check_int
 
-__all__ = ["METHODS", "COLUMNS", "GridRun", "run_grid", "load_config", "read_table", "cost_curves",
+__all__ = ["METHODS", "COLUMNS", "GridRun", "run_grid", "load_config", "read_table", "cost_curves", "example_grid",
            ]
 
-KEY = ("dataset", "method", "k", "delta", "seed")
-COLUMNS = KEY + ("status", "cost", "fractional_cost", "violation", "seconds", "n", "d", "n_groups", "solver", "message")
 
 
 # ----------------------------------------------------------------------------- methods
@@ -121,161 +124,27 @@ METHODS: dict[str, Callable[..., dict]] = {
 
 
 # ----------------------------------------------------------------------------- configuration
-_TOP_KEYS = {"datasets", "data_home", "methods", "k", "delta", "seeds", "solver", "output", "n_workers", "processes"}
-_DATASET_KEYS = {"name", "label", "attributes", "max_points", "random_state", "generator", "params", "X", "groups"}
-
-
-def _as_list(cfg, key, kind, check, what):
-    value = cfg.get(key)
-    if value is None:
-        raise ValidationError(f"the grid needs {key!r}: a list of {what}")
-    values = value if isinstance(value, (list, tuple)) else [value]
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, kind) or not check(v):
-            raise ValidationError(f"{key} must be a list of {what}; got {v!r} in {key} = {value!r}")
-    if not values:
-        raise ValidationError(f"{key} is empty: give at least one of {what}")
-    return list(values)
-
-
 def load_config(config_or_path: Any) -> dict:
-    """Read and check a grid (TOML path or dict); returns a normalised dict.
+    """Read and check a whole grid (TOML path or dict); see :mod:`fairopt.distributed.grid_config`."""
+    return _load_config(config_or_path, METHODS)
 
-    Relative ``data_home``/``output`` are resolved against the TOML file's folder (against the
-    working directory for a dict). Every dataset gets an ``id`` (its ``label`` or ``name``),
-    unique within the grid.
+
+def example_grid(name: str) -> dict:
+    """A built-in grid shipped in the package (``fairopt/distributed/grids/NAME.toml``) as a dict.
+
+    Its ``output`` is then relative to the current folder (the package folder may be read-only).
     """
-    if isinstance(config_or_path, Mapping):
-        cfg, base = dict(config_or_path), os.getcwd()
-        default_output = None
-    else:
-        import tomllib
+    import tomllib
+    from importlib import resources
 
-        path = os.fspath(config_or_path)
-        try:
-            with open(path, "rb") as fh:
-                cfg = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValidationError(f"{path} is not valid TOML: {exc}") from None
-        base = os.path.dirname(os.path.abspath(path))
-        default_output = os.path.splitext(os.path.basename(path))[0] + ".csv"
-    unknown = set(cfg) - _TOP_KEYS
-    if unknown:
-        raise ValidationError(f"unknown grid key(s) {sorted(unknown)}; the keys are {sorted(_TOP_KEYS)}")
-    out = {
-        "methods": _as_list(cfg, "methods", str, lambda v: v in METHODS, f"method names from {sorted(METHODS)}"),
-        "k": _as_list(cfg, "k", (int, np.integer), lambda v: v >= 1, "integers >= 1"),
-        "delta": [float(d) for d in _as_list(cfg, "delta", (int, float), lambda v: 0 <= v < 1, "numbers in [0, 1)")],
-        "seeds": _as_list(cfg, "seeds", (int, np.integer), lambda v: v >= 0, "integers >= 0"),
-        "solver": cfg.get("solver", "highs"),
-        "n_workers": cfg.get("n_workers", 2),
-        "processes": bool(cfg.get("processes", True)),
-    }
-    if not isinstance(out["solver"], str):
-        raise ValidationError(f"solver must be a solver name such as 'highs'; got {out['solver']!r}")
-    output = cfg.get("output", default_output)
-    if output is None:
-        raise ValidationError("the grid needs 'output': the CSV file to write (a .jsonl file is written beside it)")
-    out["output"] = os.path.join(base, os.fspath(output))
-    home = cfg.get("data_home")
-    out["data_home"] = None if home is None else os.path.join(base, os.fspath(home))
-    datasets = cfg.get("datasets")
-    if not datasets or not isinstance(datasets, (list, tuple)):
-        raise ValidationError("datasets must be a non-empty list of names or {name = ..., ...} tables")
-    out["datasets"] = []
-    for entry in datasets:
-        spec = {"name": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, Mapping) else None
-        if spec is None or not isinstance(spec.get("name"), str):
-            raise ValidationError(f"every dataset is a name or a table with a 'name'; got {entry!r}")
-        bad = set(spec) - _DATASET_KEYS
-        if bad:
-            raise ValidationError(f"dataset {spec['name']!r}: unknown key(s) {sorted(bad)}; allowed {sorted(_DATASET_KEYS)}")
-        spec["id"] = str(spec.get("label", spec["name"]))
-        if any(d["id"] == spec["id"] for d in out["datasets"]):
-            raise ValidationError(f"dataset {spec['id']!r} appears twice; give each variant its own 'label'")
-        out["datasets"].append(spec)
-    return out
-
-
-def _load_dataset(spec: dict, data_home: str | None) -> tuple[np.ndarray, np.ndarray]:
-    if "X" in spec:
-        return np.asarray(spec["X"], dtype=np.float64), np.asarray(spec["groups"])
-    if "generator" in spec:
-        make = getattr(datasets, spec["generator"], None)
-        if not (spec["generator"].startswith("make_") and callable(make)):
-            raise ValidationError(f"dataset {spec['id']!r}: generator must name a fairopt.datasets.make_* function; "
-                                  f"got {spec['generator']!r}")
-        params = {"random_state": 0, **spec.get("params", {})}
-        X, groups = make(**params)[:2]
-        return X, groups
-    return datasets.load(spec["name"], data_home=data_home, max_points=spec.get("max_points"),
-                         random_state=spec.get("random_state", 0), attributes=spec.get("attributes"))
+    folder = resources.files("fairopt.distributed") / "grids"
+    names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    if name not in names:
+        raise ValidationError(f"unknown example grid {name!r}; built-in grids: {names}")
+    return tomllib.loads((folder / f"{name}.toml").read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------- the table
-def _key(row: Mapping) -> tuple:
-    return (str(row["dataset"]), str(row["method"]), int(row["k"]), float(row["delta"]), int(row["seed"]))
-
-
-def _number(text: str):
-    if text == "":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-
-
-def read_table(path: str | os.PathLike) -> list[dict]:
-    """Rows of a grid CSV as dicts (numbers parsed, empty cells as None); [] when absent."""
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is not None and tuple(reader.fieldnames) != COLUMNS:
-            raise ValidationError(f"{path} has columns {reader.fieldnames}, not those of a fairopt grid {list(COLUMNS)}; "
-                                  "choose another output file")
-        return [{c: (row[c] if c in ("dataset", "method", "status", "solver", "message") else _number(row[c]))
-                 for c in COLUMNS} for row in reader if None not in row.values()]
-
-
-def _drop_partial_line(path: str) -> None:
-    """A kill during an append can leave half a line; cut the file back to its last newline."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return
-    with open(path, "rb+") as fh:
-        data = fh.read()
-        if not data.endswith(b"\n"):
-            fh.truncate(data.rfind(b"\n") + 1)
-
-
-def _csv_line(row: Mapping) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(
-        ["" if row.get(c) is None else repr(row[c]) if isinstance(row.get(c), float) else row[c] for c in COLUMNS])
-    return buf.getvalue()
-
-
-def _append(path: str, text: str) -> None:
-    # One write of whole lines, flushed to disk: what is in the file survives an interruption.
-    with open(path, "a", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _drop_errors(csv_path: str, jsonl_path: str) -> None:
-    rows = [r for r in read_table(csv_path) if r["status"] != "error"]
-    atomic_write(csv_path, lambda fh: fh.write(",".join(COLUMNS) + "\n" + "".join(_csv_line(r) for r in rows)), overwrite=True)
-    if os.path.exists(jsonl_path):
-        with open(jsonl_path, encoding="utf-8") as fh:
-            keep = [line for line in fh if line.strip() and json.loads(line)["extra"].get("status") != "error"]
-        atomic_write(jsonl_path, lambda fh: fh.write("".join(keep)), overwrite=True)
-
-
 def cost_curves(rows: list[dict], dataset: str, delta: float, metric: str = "cost") -> tuple[list, dict]:
     """(k values, {method: array (len(k), seeds)}) from a grid table, for :func:`fairopt.plot.plot_cost_vs_k`.
 
@@ -316,17 +185,19 @@ def _run_cell(fn: Callable, data: tuple, cell: dict, spec: dict, solver: str) ->
 
 
 @contextmanager
-def _client(scheduler, n_workers: int, processes: bool):
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise ImportError("experiment grids run on Dask: pip install 'fairopt[dist]'") from None
+def _client(scheduler, n_workers: int, processes: bool, timeout: float):
+    from dask.distributed import (  # optional dependency (fairopt[dist]), checked by check_dask
+        Client,
+        LocalCluster,
+    )
+
     if scheduler is not None:
-        client = Client(getattr(scheduler, "scheduler_address", scheduler))
+        client, owned = connect(scheduler, timeout)
         try:
             yield client
         finally:
-            client.close()
+            if owned:
+                client.close()
         return
     # No dashboard, and the scheduler's small HTTP server on a free port (not 8787, which another
     # cluster may hold: that costs a warning).
@@ -351,7 +222,8 @@ class GridRun:
 
 def run_grid(config_or_path: Any, scheduler: Any = None, n_workers: int | None = None, progress: bool | None = None,
              max_cells: int | None = None, processes: bool | None = None, output: str | os.PathLike | None = None,
-             retry_errors: bool = False) -> GridRun:
+             retry_errors: bool = False, scheduler_timeout: float = DEFAULT_TIMEOUT,
+             data_home: str | os.PathLike | None = None) -> GridRun:
     """Run every (dataset, method, k, delta, seed) cell of a grid not yet in its output.
 
     Parameters
@@ -359,9 +231,9 @@ def run_grid(config_or_path: Any, scheduler: Any = None, n_workers: int | None =
     config_or_path : str, path or dict
         A TOML grid file or the same keys as a dict (see the module docstring); a dict's
         datasets may also carry arrays ``{"name": ..., "X": (n, d), "groups": (n,) or (n, a)}``.
-    scheduler : str or dask LocalCluster, optional
-        Address of a running Dask scheduler (``tcp://host:8786``); a LocalCluster is started
-        (and stopped) otherwise.
+    scheduler : str, dask LocalCluster or Client, optional
+        Address of a running Dask scheduler (``tcp://host:8786``; see
+        :mod:`fairopt.distributed.scheduler`); a LocalCluster is started (and stopped) otherwise.
     n_workers : int, optional
         LocalCluster workers (the grid's ``n_workers``, default 2).
     progress : bool or None
@@ -374,6 +246,11 @@ def run_grid(config_or_path: Any, scheduler: Any = None, n_workers: int | None =
         Overrides the grid's CSV path.
     retry_errors : bool
         Drop the rows with status "error" first, so those cells run again.
+    scheduler_timeout : float
+        Seconds to wait for ``scheduler`` to answer before a ValidationError.
+    data_home : path, optional
+        Folder of the dataset files. Precedence: this argument (CLI ``--data-home``), then the
+        grid's ``data_home``, then ``$FAIROPT_DATA``, then ``~/fairopt_data``.
 
     Returns
     -------
@@ -385,31 +262,43 @@ def run_grid(config_or_path: Any, scheduler: Any = None, n_workers: int | None =
     n_workers = cfg["n_workers"] if n_workers is None else n_workers
     check_int(n_workers, "n_workers")
     check_int(max_cells, "max_cells", minimum=0, allow_none=True)
-    os.makedirs(os.path.dirname(csv_path), exist_ok=True)
-    for path in (csv_path, jsonl_path):
-        _drop_partial_line(path)
-    if retry_errors and os.path.exists(csv_path):
-        _drop_errors(csv_path, jsonl_path)
-    done = {_key(r) for r in read_table(csv_path)}
-    if not os.path.exists(csv_path) or os.path.getsize(csv_path) == 0:
-        _append(csv_path, ",".join(COLUMNS) + "\n")
-
+    if processes is not None and not isinstance(processes, bool):
+        raise ValidationError(f"processes must be True or False; got {processes!r}")
+    if isinstance(scheduler_timeout, bool) or not isinstance(scheduler_timeout, (int, float)) or not scheduler_timeout > 0:
+        raise ValidationError(f"scheduler_timeout must be a positive number of seconds; got {scheduler_timeout!r}")
+    if isinstance(scheduler, str):
+        parse_address(scheduler)  # tls://, inproc:// and malformed addresses refused before any work
+    if data_home is not None:
+        cfg["data_home"] = os.fspath(data_home)
+    table = GridTable(csv_path)
+    table.check()  # a file the grid does not own is refused before anything is written
+    check_dask()
     specs = {d["id"]: d for d in cfg["datasets"]}
+    # Datasets are loaded here once, before the output is opened (a missing file is a clear
+    # error that leaves no file behind), and shipped to every worker once.
+    data = {d: load_dataset(spec, cfg["data_home"]) for d, spec in specs.items()}
     cells = [dict(zip(KEY, (d, m, int(k), float(delta), int(s))))
              for d, m, k, delta, s in itertools.product(specs, cfg["methods"], cfg["k"], cfg["delta"], cfg["seeds"])]
-    pending = [c for c in cells if _key(c) not in done]
-    n_skipped = len(cells) - len(pending)
-    if max_cells is not None:
-        pending = pending[:max_cells]
     t0 = time.perf_counter()
+    n_errors = 0
+    with table.open(retry_errors=retry_errors) as done:
+        pending = [c for c in cells if cell_key(c) not in done]
+        n_skipped = len(cells) - len(pending)
+        if max_cells is not None:
+            pending = pending[:max_cells]
+        n_errors = _run_pending(pending, specs, data, cfg, table, scheduler, n_workers, processes, progress,
+                                scheduler_timeout)
+    return GridRun(csv_path, jsonl_path, len(cells), n_skipped, len(pending), n_errors, time.perf_counter() - t0)
+
+
+def _run_pending(pending, specs, data, cfg, table, scheduler, n_workers, processes, progress, scheduler_timeout) -> int:
+    """Run the cells on Dask, appending each as it finishes; returns the number of failed cells."""
     n_errors = 0
     if pending:
         from dask.distributed import as_completed
 
-        # Datasets are loaded here once (a clear error for a missing file before any worker
-        # starts) and shipped to every worker once.
-        data = {d: _load_dataset(specs[d], cfg["data_home"]) for d in {c["dataset"] for c in pending}}
-        with _client(scheduler, int(n_workers), cfg["processes"] if processes is None else processes) as client:
+        with _client(scheduler, int(n_workers), cfg["processes"] if processes is None else processes,
+                     scheduler_timeout) as client:
             shipped = {d: client.scatter([v], broadcast=True)[0] for d, v in data.items()}
             futures = {client.submit(_run_cell, METHODS[c["method"]], shipped[c["dataset"]], c, specs[c["dataset"]],
                                      cfg["solver"], pure=False): c for c in pending}
@@ -422,14 +311,12 @@ def run_grid(config_or_path: Any, scheduler: Any = None, n_workers: int | None =
                             cell = futures[fut]
                             row = {**cell, "status": "error", "solver": cfg["solver"], "message": f"{type(exc).__name__}: {exc}"}
                             record = None
-                        if record is not None:
-                            _append(jsonl_path, json.dumps(record, allow_nan=False) + "\n")
-                        _append(csv_path, _csv_line(row))
+                        table.append(row, record)
                         n_errors += row["status"] == "error"
                         bar.update(1)
             finally:
                 client.cancel(list(futures))
-    return GridRun(csv_path, jsonl_path, len(cells), n_skipped, len(pending), n_errors, time.perf_counter() - t0)
+    return n_errors
 
 
 # ----------------------------------------------------------------------------- command line
