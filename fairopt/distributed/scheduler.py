@@ -89,7 +89,7 @@ def connect(scheduler: Any, timeout: float = DEFAULT_TIMEOUT):
 
     worker = threading.Thread(target=target, name="fairopt-dask-connect", daemon=True)
     worker.start()
-    worker.join(timeout + 5.0)
+    worker.join(timeout + 1.0)
     if worker.is_alive():
         raise ValidationError(f"the scheduler at {address!r} did not answer as a Dask scheduler within {timeout:g} s; "
                               "is that port a Dask scheduler (`dask scheduler` prints its address)?")
