@@ -24,6 +24,7 @@ import numpy as np
 from fairopt.csvfile import check_fields, float_columns, read_rows
 from fairopt.exceptions import ValidationError
 from fairopt.validation import check_int
+from fairopt.validation import check_int
 
 __all__ = [
     "Dataset",
@@ -388,6 +389,7 @@ def make_measures(
     -------
     list of m pairs ``(points (n_i, d), weights (n_i,))``, weights summing to 1
     """
+    m = check_int(m, "m")  # make_measures(0) would return [] and fail later, far from the cause
     sizes = [n_support] * m if np.isscalar(n_support) else list(n_support)
     if len(sizes) != m or any(isinstance(s, bool) or int(s) != s or s < 1 for s in sizes):
         raise ValidationError(f"n_support must be a positive integer or {m} of them; got {n_support!r}")

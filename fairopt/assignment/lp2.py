@@ -16,7 +16,7 @@ from fairopt.problem import FairProblem, make_fair_problem, validate_points
 from fairopt.solvers.core import solve as _solve_model
 from fairopt.solvers.registry import get_solver
 from fairopt.solvers.resources import check_fits
-from fairopt.validation import check_time_limit
+from fairopt.validation import check_threads, check_time_limit
 
 __all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
 
@@ -229,6 +229,7 @@ def fair_assignment(
     check_method_solver(method, solver)
     get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
     time_limit = check_time_limit(time_limit)
+    threads = check_threads(threads)
     problem = make_fair_problem(points, groups, weights=weights, delta=delta, alpha=alpha, beta=beta)
     C = validate_points(centres, name="centres")
     if C.shape[1] != problem.points.shape[1]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -63,13 +65,17 @@ def load_measures_npz(path: str) -> list:
     """Read measures from an ``.npz`` file with ``points_0``, ``weights_0``, ``points_1``, ..."""
     try:
         data = np.load(path, allow_pickle=False)
-    except OSError as exc:
-        raise CLIError(f"cannot read --measures {path!r}: {exc}") from None
-    idx = sorted(int(mt.group(1)) for key in data.files if (mt := re.fullmatch(r"points_(\d+)", key)))
+        files = list(data.files)  # an .npy file loads as a plain array without .files
+        arrays = {key: np.asarray(data[key]) for key in files}  # read now: a damaged member fails here
+    except AttributeError:
+        raise CLIError(f"--measures {path!r} is a single array, not an .npz archive of points_0, weights_0, ...") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CLIError(f"cannot read --measures {path!r} as an .npz archive: {exc}") from None
+    idx = sorted(int(mt.group(1)) for key in files if (mt := re.fullmatch(r"points_(\d+)", key)))
     if not idx or idx != list(range(len(idx))):
         raise CLIError(f"--measures {path!r} must hold arrays points_0, points_1, ... (optional weights_i); "
-                       f"it holds {data.files}")
-    return [(data[f"points_{i}"], data[f"weights_{i}"] if f"weights_{i}" in data.files else None) for i in idx]
+                       f"it holds {files}")
+    return [(arrays[f"points_{i}"], arrays.get(f"weights_{i}")) for i in idx]
 
 
 def save_measures_npz(measures: list, path: str) -> None:

@@ -56,6 +56,12 @@ def main(argv=None) -> int:
         # OSError covers FileNotFoundError, FileExistsError and PermissionError of the outputs.
         print(f"fairopt {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Exception as exc:  # not a refusal of ours: still one line, never a traceback
+        if os.environ.get("FAIROPT_DEBUG"):
+            raise
+        print(f"fairopt {args.command}: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())} "
+              "(a bug in fairopt; FAIROPT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through fairopt.cli.entry
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"fairopt {args.command}: {what}; no partial output was written", file=sys.stderr)

@@ -6,6 +6,8 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from fairopt.exceptions import ValidationError
+from fairopt.solvers.highs import new_highs
 from fairopt.solvers.matrices import LPMatrices
 from fairopt.solvers.registry import SOLVERS
 from fairopt.solvers.result import WITH_SOLUTION, SolveResult, license_error
@@ -61,6 +63,7 @@ def solve_pyomo(model, solver, time_limit, threads, options, verbose) -> SolveRe
     if threads is not None and "threads" in spec.pyomo_options:
         opts[spec.pyomo_options["threads"]] = int(threads)
     if solver == "highs":
+        new_highs(options=options)  # unknown HiGHS option names or values: a ValidationError, not ignored
         for k, v in opts.items():
             opt.highs_options[k] = v
         opts = {}
@@ -100,12 +103,23 @@ def _run(model, opt, solver, opts, verbose, time_limit) -> SolveResult:
 
     import pyomo.environ as pyo
 
+    from pyomo.common.errors import ApplicationError
+
     t0 = time.perf_counter()
+    opt_log = logging.getLogger("pyomo.opt")
+    opt_level = opt_log.level
+    if not verbose:
+        opt_log.setLevel(logging.CRITICAL)  # its multi-line "Solver log" is folded into our one error below
     try:
         kwargs = dict(tee=verbose, load_solutions=False)
         if opts:
             kwargs["options"] = opts
         results = opt.solve(model, **kwargs)
+    except ApplicationError as exc:
+        # GLPK exits with status 1 on an unknown option ("Invalid option '--nope'").
+        hint = (f"with options {opts}: an unknown option name or value is the usual cause" if opts
+                else "run with verbose=True to see its log")
+        raise ValidationError(f"{solver} did not exit normally ({exc}); {hint}") from None
     except Exception as exc:
         if solver == "gurobi":
             err = license_error(exc)
@@ -114,6 +128,7 @@ def _run(model, opt, solver, opts, verbose, time_limit) -> SolveResult:
         raise
     finally:
         seconds = time.perf_counter() - t0
+        opt_log.setLevel(opt_level)
     status, raw = _status(results)
     if solver == "cbc" and status == "iteration_limit" and time_limit is not None and "maxIterations" not in opts:
         # CLP reports a time limit as "stopped on iterations or time"; with only a time limit set,

@@ -133,6 +133,10 @@ _SUFFIX = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G
            "T": 1024**4, "TB": 1024**4}
 
 
+#: FAIROPT_MEMORY_LIMIT values that switch the check off.
+_NO_LIMIT = ("inf", "infinity", "none", "off", "unlimited")
+
+
 def _parse_bytes(text: str) -> int:
     t = str(text).strip().upper().replace("_", "")
     num = t.rstrip("KMGTB")
@@ -142,8 +146,8 @@ def _parse_bytes(text: str) -> int:
         raise ValidationError(
             f"{ENV_VAR}={text!r} is not a number of bytes; use e.g. {ENV_VAR}=8000000000 or {ENV_VAR}=8G"
         ) from None
-    if not value > 0:
-        raise ValidationError(f"{ENV_VAR} must be a positive number of bytes; got {text!r}")
+    if not 0 < value < 2**63:
+        raise ValidationError(f"{ENV_VAR} must be a positive, finite number of bytes (or 'inf' for no limit); got {text!r}")
     return int(value)
 
 
@@ -158,6 +162,8 @@ def memory_budget(memory_limit: int | None = None) -> tuple[int | None, str]:
             raise ValidationError(f"memory_limit must be a positive number of bytes; got {memory_limit!r}")
         return int(memory_limit), "memory_limit"
     env = os.environ.get(ENV_VAR)
+    if env is not None and env.strip().lower() in _NO_LIMIT:
+        return None, f"${ENV_VAR} (no limit)"
     if env not in (None, ""):
         return _parse_bytes(env), f"${ENV_VAR}"
     avail = available_memory()
