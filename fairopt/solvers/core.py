@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.files import atomic_write
 from fairopt.solvers import cvxpy as cvxpy_backend
@@ -42,6 +44,10 @@ _MATRIX_PATHS = {
 
 
 def _finish(result: SolveResult, require_optimal: bool) -> SolveResult:
+    if result.optimal and (result.objective is None or not np.isfinite(result.objective)):
+        # A NaN or inf cost coefficient (e.g. a NaN point in a hand-built model) comes back "optimal".
+        result = SolveResult("error", result.objective, result.values, result.duals, result.seconds, result.solver,
+                             f"{result.raw_status}; fairopt's check: objective {result.objective!r} is not finite")
     if require_optimal and not result.optimal:
         hint = STATUS_HINTS.get(result.status, "run with verbose=True to see the solver log")
         raise SolverStatusError(
