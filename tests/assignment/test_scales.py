@@ -197,3 +197,28 @@ def test_solve_never_reports_a_non_finite_optimum():
     m.cost = pyo.Objective(expr=float("nan") * m.x)
     res = fairopt.solve(m, solver="highs")
     assert res.status != "optimal"
+
+
+@pytest.mark.parametrize("length, mass", [(2.0**-20, 2.0**30), (2.0**40, 2.0**-30), (2.0**450, 1.0)])
+def test_fair_kmeans_is_scale_invariant_end_to_end(length, mass):
+    # Powers of two scale exactly: LP (2) costs scaled by mass * length^2, centres by length.
+    X, G = _X_G()
+    unit = fairopt.FairKMeans(n_clusters=3, random_state=0, n_init=2).fit(X, G)
+    big = fairopt.FairKMeans(n_clusters=3, random_state=0, n_init=2).fit(X * length, G,
+                                                                         sample_weight=np.full(60, mass))
+    # LP (2) and everything before the rounding are homogeneous in the weights and the coordinates.
+    assert big.fractional_cost_ == pytest.approx(unit.fractional_cost_ * mass * length**2, rel=1e-9)
+    np.testing.assert_allclose(big.cluster_centers_, unit.cluster_centers_ * length, rtol=1e-9, atol=1e-12 * length)
+    if mass == 1.0:  # the rounding counts points, so only unit masses round the same way
+        np.testing.assert_array_equal(big.labels_, unit.labels_)
+        assert big.cost_ == pytest.approx(unit.cost_ * length**2, rel=1e-9)
+
+
+@pytest.mark.parametrize("length", [2.0**-500, 2.0**450])
+def test_balanced_kmeans_at_extreme_coordinates(length):
+    # Issue 15: BalancedKMeans at 1e160 failed in ot.emd; the flow's integer costs overflowed.
+    X, _ = _X_G()
+    unit = fairopt.BalancedKMeans(n_clusters=3, random_state=0).fit(X)
+    scaled = fairopt.BalancedKMeans(n_clusters=3, random_state=0).fit(X * length)
+    np.testing.assert_array_equal(scaled.labels_, unit.labels_)
+    assert np.bincount(scaled.labels_).tolist() == [20, 20, 20]
