@@ -52,11 +52,12 @@ class Scaling:
     shift: np.ndarray
     length: float
     mass: float
+    power: int = 2  # cost ||x - c||^power: 2 for k-means; an objective with another power sets it
 
     @property
     def cost(self) -> float:
-        """Objective units: OPT = mass * length^2 * OPT'."""
-        return self.mass * self.length**2
+        """Objective units: OPT = mass * length^power * OPT'."""
+        return self.mass * self.length**self.power
 
 
 def normalise(points: np.ndarray, weights: np.ndarray, centres: np.ndarray):
@@ -103,13 +104,14 @@ def normalise(points: np.ndarray, weights: np.ndarray, centres: np.ndarray):
     return P, w / mass, C, Scaling(shift, length, mass)
 
 
-def _cost_of(phi: sp.spmatrix, X: np.ndarray, C: np.ndarray) -> float:
+def _cost_of(phi: sp.spmatrix, X: np.ndarray, C: np.ndarray, power: int = 2) -> float:
     coo = phi.tocoo()
     diff = X[coo.row] - C[coo.col]
-    return float(coo.data @ np.einsum("ij,ij->i", diff, diff))
+    sq = np.einsum("ij,ij->i", diff, diff)
+    return float(coo.data @ (sq if power == 2 else sq ** (power / 2)))
 
 
-def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_bound=None, rtol=RTOL):
+def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_bound=None, rtol=RTOL, power=2):
     """Check a reported LP (2) optimum on the normalised data; return (ok, objective, info).
 
     Parameters
@@ -124,6 +126,8 @@ def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_
     lower_bound : float, optional
         A certified bound from the path itself (column generation).
     rtol : float
+    power : int
+        The arc cost is ||x - c||^power (2: LP (2)'s squared distances).
 
     Returns
     -------
@@ -140,7 +144,7 @@ def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_
     phi = sp.csr_matrix(phi)
     if not np.all(np.isfinite(phi.data)):
         return False, float("nan"), {"reason": "assignment has non-finite entries"}
-    cost = _cost_of(phi, X, C)
+    cost = _cost_of(phi, X, C, power)
     wtot = float(w.sum())
     scale = max(wtot, 1e-300)
     neg = float(-min(phi.data.min(initial=0.0), 0.0))
@@ -165,7 +169,7 @@ def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_
         return False, cost, info
     bound = lower_bound
     if bound is None and duals and all(name in duals for name in ("mass", "total", "fair_upper", "fair_lower")):
-        bound = _lagrangian_bound(X, w, membership, alpha, beta, C, duals)
+        bound = _lagrangian_bound(X, w, membership, alpha, beta, C, duals, power)
     if bound is not None:
         gap = (cost - bound) / unit if np.isfinite(bound) else np.inf
         info["dual_gap"] = float(gap)
@@ -175,7 +179,7 @@ def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_
     return True, cost, info
 
 
-def _lagrangian_bound(X, w, membership, alpha, beta, C, duals) -> float:
+def _lagrangian_bound(X, w, membership, alpha, beta, C, duals, power=2) -> float:
     """L(y) of the module docstring from named duals (fairopt's sign convention, signs clipped)."""
     y = np.nan_to_num(np.asarray(duals["mass"], dtype=np.float64).ravel())
     t = np.nan_to_num(np.asarray(duals["total"], dtype=np.float64).ravel())
@@ -186,6 +190,8 @@ def _lagrangian_bound(X, w, membership, alpha, beta, C, duals) -> float:
         return float("-inf")
     D = (X**2).sum(axis=1)[:, None] - 2.0 * X @ C.T + (C**2).sum(axis=1)[None, :]
     D = np.maximum(D, 0.0)
+    if power != 2:
+        D = D ** (power / 2)
     rc = D - y[:, None] - t[None, :] - sp.csr_matrix(membership) @ (u + lo)
     rc_W = t + alpha @ u + beta @ lo
     wtot = float(w.sum())
