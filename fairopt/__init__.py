@@ -21,15 +21,17 @@ from fairopt.exceptions import (
     SolverStatusError,
     ValidationError,
 )
-from fairopt.solvers.core import export, solve
-from fairopt.solvers.matrices import LPMatrices
-from fairopt.solvers.registry import available_solvers
-from fairopt.solvers.result import SolveResult
 
 __version__ = "0.1.0"
 
-# Heavier pieces load on first use: `import fairopt` stays fast for the CLI.
+# Everything but the exceptions loads on first use: `import fairopt` stays fast for the CLI, and the
+# console script (fairopt.cli.entry) is running, with its Ctrl-C handling, before numpy loads.
 _LAZY = {
+    "solve": ("fairopt.solvers.core", "solve"),
+    "export": ("fairopt.solvers.core", "export"),
+    "LPMatrices": ("fairopt.solvers.matrices", "LPMatrices"),
+    "available_solvers": ("fairopt.solvers.registry", "available_solvers"),
+    "SolveResult": ("fairopt.solvers.result", "SolveResult"),
     "fair_assignment": ("fairopt.assignment.lp2", "fair_assignment"),
     "FairAssignment": ("fairopt.assignment.lp2", "FairAssignment"),
     "FairKMeans": ("fairopt.fair.relax_merge", "FairKMeans"),
@@ -55,7 +57,7 @@ _MOVED = {"rounding": "fair.rounding", "fairlets": "fair.fairlets", "relax_merge
 __all__ = [
     "FairoptError", "InfeasibleBoundsError", "ResourceLimitError", "SolverLicenseError",
     "SolverNotAvailableError", "SolverStatusError", "ValidationError",
-    "LPMatrices", "SolveResult", "available_solvers", "export", "solve", *_LAZY, *sorted(_SUBMODULES),
+    *_LAZY, *sorted(_SUBMODULES),
 ]
 
 

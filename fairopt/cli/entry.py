@@ -13,15 +13,21 @@ import signal
 import sys
 import threading
 
-__all__ = ["Terminated", "run", "exit_status"]
+__all__ = ["Terminated", "run", "exit_status", "interruption"]
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program was so that it unwinds like after Ctrl-C."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+#: Signals received during the current run(): an import machinery (numpy's C extensions) may turn
+#: the KeyboardInterrupt into an ImportError, and this still tells an interruption from a bug.
+_RECEIVED: list = []
+
+
+def _on_signal(signum, frame):
+    _RECEIVED.append(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def exit_status(exc: BaseException) -> int:
@@ -29,20 +35,37 @@ def exit_status(exc: BaseException) -> int:
     return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
 
 
+def interruption(exc: BaseException) -> tuple[int, str] | None:
+    """(exit status, what) when ``exc`` is, or was caused by, Ctrl-C or SIGTERM; None otherwise."""
+    if isinstance(exc, KeyboardInterrupt):
+        sig = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+    elif _RECEIVED:
+        sig = _RECEIVED[-1]
+    else:
+        return None
+    return 128 + int(sig), ("terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted")
+
+
 def run(argv=None) -> int:
     """Entry point of the ``fairopt`` command."""
+    _RECEIVED.clear()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
     try:
         # Imported here, not at the top: an interruption during these imports must still end
         # with one line and status 130 (the import is the whole program, not an optional one).
         from fairopt.cli.main import main
 
         return main(argv)
-    except KeyboardInterrupt as exc:
-        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        print(f"fairopt: {what}; no partial output was written", file=sys.stderr)
-        return exit_status(exc)
+    except BaseException as exc:
+        found = interruption(exc)
+        if found is None:
+            raise
+        print(f"fairopt: {found[1]}; no partial output was written", file=sys.stderr)
+        return found[0]
+    finally:
+        _RECEIVED.clear()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from fairopt.cli import (
     strictly_fair,
 )
 from fairopt.cli.common import OneLineParser, check_outputs
-from fairopt.cli.entry import Terminated, exit_status
+from fairopt.cli.entry import interruption
 from fairopt.exceptions import FairoptError
 
 #: The subcommands, in the order ``fairopt --help`` lists them: each module has add_subparser and run.
@@ -52,20 +52,21 @@ def main(argv=None) -> int:
             warnings.showwarning = one_line_warning
             check_outputs(args)
             return int(args.func(args) or 0)
-    except (FairoptError, OSError, ValueError, ImportError) as exc:
-        # OSError covers FileNotFoundError, FileExistsError and PermissionError of the outputs.
-        print(f"fairopt {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # not a refusal of ours: still one line, never a traceback
-        if os.environ.get("FAIROPT_DEBUG"):
+    except BaseException as exc:
+        found = interruption(exc)  # Ctrl-C or SIGTERM, also when a library turned it into another error
+        if found is not None:
+            print(f"fairopt {args.command}: {found[1]}; no partial output was written", file=sys.stderr)
+            return found[0]
+        if isinstance(exc, (FairoptError, OSError, ValueError, ImportError)):
+            # OSError covers FileNotFoundError, FileExistsError and PermissionError of the outputs.
+            print(f"fairopt {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+        if not isinstance(exc, Exception) or os.environ.get("FAIROPT_DEBUG"):
             raise
+        # Not a refusal of ours: still one line, never a traceback.
         print(f"fairopt {args.command}: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())} "
               "(a bug in fairopt; FAIROPT_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through fairopt.cli.entry
-        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        print(f"fairopt {args.command}: {what}; no partial output was written", file=sys.stderr)
-        return exit_status(exc)
 
 
 if __name__ == "__main__":
