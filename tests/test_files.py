@@ -74,6 +74,7 @@ def test_sigterm_unwinds_like_ctrl_c_and_exits_143(monkeypatch, tmp_path, capsys
 
     monkeypatch.setattr(cli_main, "main", slow_main)
     old = signal.getsignal(signal.SIGTERM)
+    old_int = signal.getsignal(signal.SIGINT)
     threading.Timer(0.2, lambda: started.wait(10) and os.kill(os.getpid(), signal.SIGTERM)).start()
     gc.disable()  # a handler run inside another library's gc callback would be swallowed there
     try:
@@ -81,6 +82,7 @@ def test_sigterm_unwinds_like_ctrl_c_and_exits_143(monkeypatch, tmp_path, capsys
     finally:
         gc.enable()
         signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGINT, old_int)
     assert "terminated (SIGTERM)" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []  # neither the output nor its temporary file
 
@@ -94,11 +96,12 @@ def test_ctrl_c_during_the_imports_is_exit_130_without_traceback(monkeypatch, ca
 
     monkeypatch.delitem(sys.modules, "fairopt.cli.main")
     monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
-    old = signal.getsignal(signal.SIGTERM)
+    old = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
     try:
         assert entry.run(["demo"]) == 130
     finally:
-        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGTERM, old[0])
+        signal.signal(signal.SIGINT, old[1])
     err = capsys.readouterr().err
     assert err.strip() == "fairopt: interrupted; no partial output was written"
 
@@ -125,3 +128,31 @@ def test_plot_without_matplotlib_is_refused_before_any_work(tmp_path, monkeypatc
     rc = main(["fair-kmeans", "--dataset", "moons", "--data-home", "/nonexistent", "--k", "2", "--plot", "p.png"])
     assert rc == 2 and "pip install 'fairopt[plot]'" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+def test_sigterm_that_a_library_turns_into_an_import_error_is_still_143(monkeypatch, capsys):
+    # numpy's C-extension import turns an interruption into "ImportError: ... Original error was ...".
+    import time
+
+    class Converting:
+        def find_spec(self, name, path=None, target=None):
+            if name == "fairopt.cli.main":
+                try:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(5)
+                except KeyboardInterrupt as exc:
+                    raise ImportError("PyCapsule_Import could not import module 'datetime'") from exc
+            return None
+
+    monkeypatch.delitem(sys.modules, "fairopt.cli.main")
+    monkeypatch.setattr(sys, "meta_path", [Converting(), *sys.meta_path])
+    old = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    gc.disable()
+    try:
+        assert entry.run(["demo"]) == 143
+    finally:
+        gc.enable()
+        signal.signal(signal.SIGTERM, old[0])
+        signal.signal(signal.SIGINT, old[1])
+    assert capsys.readouterr().err.strip() == "fairopt: terminated (SIGTERM); no partial output was written"
+    assert entry.interruption(ValueError("x")) is None  # the next run starts clean
