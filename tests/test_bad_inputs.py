@@ -19,6 +19,7 @@ from fairopt.cli.main import main
 from fairopt.distributed.grid_files import HEADER
 from fairopt.exceptions import (
     InfeasibleBoundsError,
+    ResourceLimitError,
     SolverNotAvailableError,
     ValidationError,
 )
@@ -84,6 +85,21 @@ def _dataset_home(tmp, text: bytes):
 
 MOONS = b"x,y,color\n" + b"".join(b"%f,%f,%d\n" % (a, b, g) for (a, b), g in zip(X, G))
 
+def _with_memory_limit(call, limit="1K"):
+    """``call`` run under FAIROPT_MEMORY_LIMIT=limit (restored afterwards)."""
+    def run():
+        old = os.environ.get("FAIROPT_MEMORY_LIMIT")
+        os.environ["FAIROPT_MEMORY_LIMIT"] = limit
+        try:
+            return call()
+        finally:
+            if old is None:
+                del os.environ["FAIROPT_MEMORY_LIMIT"]
+            else:
+                os.environ["FAIROPT_MEMORY_LIMIT"] = old
+    return run
+
+
 # (id, factory(tmp) -> callable, exception class, message fragment)
 API = [
     # ---- points / centres (fair_assignment)
@@ -145,6 +161,12 @@ API = [
     ("balanced-k-above-n", lambda t: lambda: fairopt.BalancedKMeans(20).fit(X), VE, "n_clusters"),
     ("balanced-method", lambda t: lambda: fairopt.BalancedKMeans(2, method="nope").fit(X), VE, "method"),
     ("balanced-sizes", lambda t: lambda: fairopt.BalancedKMeans(2, sizes=[3, 3]).fit(X), VE, "sizes"),
+    ("balanced-init-params-text", lambda t: lambda: fairopt.BalancedKMeans(2, init_params={"failure": "x"}).fit(X), VE,
+     "init_params['failure'] must lie in (0, 1)"),
+    ("balanced-highs-memory", lambda t: _with_memory_limit(lambda: fairopt.BalancedKMeans(6, solver="highs").fit(
+        np.random.default_rng(1).standard_normal((400, 2)))), ResourceLimitError, "balanced transport LP"),
+    ("memory-limit-text", lambda t: _with_memory_limit(lambda: fa(method="direct"), "lots"), VE,
+     "FAIROPT_MEMORY_LIMIT='lots' is not a number of bytes"),
     ("balanced-overflow", lambda t: lambda: fairopt.BalancedKMeans(2).fit(X * 1e160), VE, "overflow"),
     ("barycenter-support-zero", lambda t: lambda: fairopt.SparseBarycenter(0).fit(datasets.make_measures(2, 5)), VE,
      "n_support"),

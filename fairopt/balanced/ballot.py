@@ -322,9 +322,10 @@ class BalancedKMeans:
         if self.init_params is not None and not isinstance(self.init_params, dict):
             raise ValidationError(f"init_params must be a dict of keyword arguments; got {type(self.init_params).__name__}")
         params = self.init_params or {}
-        if "failure" in params and not (0.0 < float(params["failure"]) < 1.0):
+        real = lambda v: not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
+        if "failure" in params and not (real(params["failure"]) and 0.0 < params["failure"] < 1.0):
             raise ValidationError(f"init_params['failure'] must lie in (0, 1); got {params['failure']!r}")
-        if params.get("threshold") is not None and not float(params["threshold"]) > 0:
+        if params.get("threshold") is not None and not (real(params["threshold"]) and params["threshold"] > 0):
             raise ValidationError(f"init_params['threshold'] must be positive; got {params['threshold']!r}")
         return X, k, sizes, (1 if not isinstance(self.init, str) else int(n_init))
 

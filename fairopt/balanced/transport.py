@@ -56,6 +56,7 @@ from fairopt.exceptions import (
 from fairopt.models.balanced_transport import from_costs
 from fairopt.solvers.core import solve
 from fairopt.solvers.flow import default_flow_solver, min_cost_flow
+from fairopt.solvers.resources import check_fits
 
 __all__ = [
     "TransportAssignment",
@@ -203,6 +204,10 @@ def _labels_from_coupling(D: np.ndarray, F: np.ndarray, sizes: np.ndarray) -> np
 
 
 def _highs_labels(D: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    n, k = D.shape
+    # The dense transport LP (n*k arcs): refused before it is built when it would not fit.
+    check_fits("the balanced transport LP (solver='highs')", n_vars=n * k, nnz=2 * n * k, n_rows=n + k,
+               fix="use solver='auto' (multiscale min-cost flow) or 'ortools'")
     res = solve(from_costs(D, sizes), solver="highs", require_optimal=True)
     return _labels_from_coupling(D, res.values["F"], sizes)
 
