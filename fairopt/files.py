@@ -19,8 +19,9 @@ import glob
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
-from typing import Any, Callable
+from typing import Any
 
 from fairopt.exceptions import ValidationError
 

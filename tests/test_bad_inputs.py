@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
 from fairopt import datasets
@@ -23,7 +24,6 @@ from fairopt.exceptions import (
     SolverNotAvailableError,
     ValidationError,
 )
-from fairopt.models import fair_assignment as lp2
 from fairopt.results import write_json
 from fairopt.solvers.flow import min_cost_flow
 

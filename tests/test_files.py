@@ -8,12 +8,12 @@ import threading
 
 import numpy as np
 import pytest
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
 from fairopt.cli import entry
 from fairopt.cli.main import main
 from fairopt.files import atomic_write, file_mode
-from fairopt.models import fair_assignment as lp2
 from fairopt.results import write_json
 
 
@@ -92,7 +92,7 @@ def test_ctrl_c_during_the_imports_is_exit_130_without_traceback(monkeypatch, ca
         def find_spec(self, name, path=None, target=None):
             if name == "fairopt.cli.main":
                 raise KeyboardInterrupt
-            return None
+            return None  # not ours: the normal finders go on
 
     monkeypatch.delitem(sys.modules, "fairopt.cli.main")
     monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
@@ -142,7 +142,7 @@ def test_sigterm_that_a_library_turns_into_an_import_error_is_still_143(monkeypa
                     time.sleep(5)
                 except KeyboardInterrupt as exc:
                     raise ImportError("PyCapsule_Import could not import module 'datetime'") from exc
-            return None
+            return None  # not ours: the normal finders go on
 
     monkeypatch.delitem(sys.modules, "fairopt.cli.main")
     monkeypatch.setattr(sys, "meta_path", [Converting(), *sys.meta_path])

@@ -23,8 +23,8 @@ import csv
 import io
 import json
 import os
+from collections.abc import Mapping
 from contextlib import ExitStack, contextmanager, suppress
-from typing import Mapping
 
 from fairopt.exceptions import ValidationError
 from fairopt.files import atomic_write, exclusive_lock

@@ -4,6 +4,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ def finished(tmp_path_factory):
 
 
 def _snapshot(folder):
-    return {p: open(os.path.join(folder, p), "rb").read() for p in sorted(os.listdir(folder))}
+    return {p: Path(folder, p).read_bytes() for p in sorted(os.listdir(folder))}
 
 
 def test_a_foreign_csv_is_refused_and_left_byte_for_byte(tmp_path):
@@ -52,30 +53,29 @@ def test_a_foreign_jsonl_beside_a_new_csv_is_refused(tmp_path):
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_output(finished):
-    before = open(finished, "rb").read()
-    with GridTable(str(finished)).open():
-        with pytest.raises(ValidationError, match="another fairopt run"):
-            run_grid(_grid(finished), progress=False)
-    assert open(finished, "rb").read() == before
+    before = Path(finished).read_bytes()
+    with GridTable(str(finished)).open(), pytest.raises(ValidationError, match="another fairopt run"):
+        run_grid(_grid(finished), progress=False)
+    assert Path(finished).read_bytes() == before
     assert not os.path.exists(GridTable(str(finished)).lock_path)  # removed on exit
 
 
 def test_kill_between_record_and_row_and_a_doubled_header_give_one_record_per_cell(finished, tmp_path):
     out = tmp_path / "g.csv"
-    lines = open(finished).read().splitlines(keepends=True)
+    lines = Path(finished).read_text().splitlines(keepends=True)
     # A kill after the JSONL append but before the CSV one: the last cell has a record, no row.
     # Older versions could also leave a doubled header and half a line.
     out.write_text(lines[0] + lines[0] + "".join(lines[1:-1]) + "six,kmeans,2,0.1")
-    jsonl = open(os.path.splitext(finished)[0] + ".jsonl").read()
+    jsonl = Path(os.path.splitext(finished)[0] + ".jsonl").read_text()
     (tmp_path / "g.jsonl").write_text(jsonl)
     res = run_grid(_grid(out), progress=False)
     assert (res.n_skipped, res.n_run) == (3, 1)
     rows = read_table(out)
     keys = sorted((r["k"], r["seed"]) for r in rows)
     assert keys == [(1, 0), (1, 1), (2, 0), (2, 1)]
-    text = open(out).read()
+    text = out.read_text()
     assert text.count("dataset,method") == 1 and text.endswith("\n")
-    records = [json.loads(line) for line in open(tmp_path / "g.jsonl")]
+    records = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
     assert sorted((r["parameters"]["k"], r["seeds"]["seed"]) for r in records) == keys
 
 
