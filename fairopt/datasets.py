@@ -24,7 +24,6 @@ import numpy as np
 from fairopt.csvfile import check_fields, float_columns, read_rows
 from fairopt.exceptions import ValidationError
 from fairopt.validation import check_int
-from fairopt.validation import check_int
 
 __all__ = [
     "Dataset",
@@ -128,11 +127,6 @@ def _data_home(data_home: str | os.PathLike | None) -> Path:
     return Path(data_home).expanduser()
 
 
-def _read_rows(path: Path, sep: str) -> list[tuple[int, list[str]]]:
-    """(line, fields) of the non-blank rows; damaged files raise one clear error (fairopt.csvfile)."""
-    return read_rows(path, sep, what="dataset file", skipinitialspace=True)
-
-
 def _header(rows: list[list[str]], spec: _Spec, path: Path) -> tuple[list[str], int]:
     """Column names and the index of the first data row."""
     needed = [f if isinstance(f, str) else f[0] for f in spec.features] + list(spec.groups)
@@ -221,7 +215,7 @@ def load_dataset(
             f"It comes from {spec.source}. Put {spec.file} in that folder, or point to the folder holding it "
             "with load(..., data_home=PATH) or the FAIROPT_DATA environment variable."
         )
-    numbered = _read_rows(path, spec.sep)
+    numbered = read_rows(path, spec.sep, what="dataset file", skipinitialspace=True)  # damaged files: one clear error
     names, first = _header([r for _, r in numbered], spec, path)
     body = numbered[first:]
     if not body:

@@ -17,7 +17,10 @@ SOURCES = sorted((ROOT / "fairopt").rglob("*.py")) + sorted((ROOT / "models").gl
 SOLVER_LIBRARIES = ("highspy", "gurobipy", "ortools")
 MAX_LINES = 400
 # Files other work is changing right now; split when it lands (strict: passing here fails the test).
-PENDING_SPLIT = {"fairopt/balanced/ballot.py", "fairopt/distributed/experiment.py"}
+PENDING_SPLIT = {"fairopt/balanced/ballot.py"}
+# The one deferred import, and why: the console script installs its Ctrl-C/SIGTERM handling before
+# the CLI's heavy imports run, so an interruption during them is one line, not a traceback (issue 15).
+DEFERRED_IMPORTS = {"fairopt/cli/entry.py": {"fairopt.cli.main"}}
 
 
 def _module_name(path: Path) -> str:
@@ -87,11 +90,12 @@ def test_no_import_cycle():
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_own_modules_imported_at_the_top(path):
     tree = ast.parse(path.read_text())
+    allowed = DEFERRED_IMPORTS.get(str(path.relative_to(ROOT)), set())
     inner = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for sub in ast.walk(node):
-                inner += [f"line {sub.lineno}: {m}" for m in _imported(sub)]
+                inner += [f"line {sub.lineno}: {m}" for m in _imported(sub) if m not in allowed]
     assert not inner, f"{path.name} imports fairopt modules inside functions: {inner}"
 
 
