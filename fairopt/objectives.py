@@ -74,20 +74,24 @@ class ArcCost:
         cost(A[i], B[i]) row by row.
     label : str
         How the cost reads in a docstring or a table.
+    power : int
+        The cost is ||x - c||^power, so scaling the data by b scales it by b^power
+        (:mod:`fairopt.assignment.numerics` normalises LP (2) with it).
     """
 
     name: str
     matrix: Callable[[np.ndarray, np.ndarray], np.ndarray]
     pairs: Callable[[np.ndarray, np.ndarray], np.ndarray]
     label: str
+    power: int
 
 
 #: One row per objective. k-center ranks arcs by distance (the threshold LP and the rounding
 #: use distances), its objective is the largest distance, not a sum.
 ARC_COSTS = {
-    "kmeans": ArcCost("kmeans", sq_distances, _sq_pairs, "||x - c||^2"),
-    "kmedian": ArcCost("kmedian", distances, _pairs, "||x - c||"),
-    "kcenter": ArcCost("kcenter", distances, _pairs, "||x - c|| (threshold)"),
+    "kmeans": ArcCost("kmeans", sq_distances, _sq_pairs, "||x - c||^2", 2),
+    "kmedian": ArcCost("kmedian", distances, _pairs, "||x - c||", 1),
+    "kcenter": ArcCost("kcenter", distances, _pairs, "||x - c|| (threshold)", 1),
 }
 
 

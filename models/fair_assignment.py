@@ -1,11 +1,16 @@
 """LP (2) of the Relax-and-Merge paper: the fractional fair assignment of points to given centres.
 
-    minimise    sum_x sum_c phi(x, c) * ||x - c||^2                                   (cost)
+    minimise    sum_x sum_c phi(x, c) * cost(x, c)                                    (cost)
     subject to  sum_c phi(x, c) = w(x)                          for every point x      (mass)
                 sum_x phi(x, c) = W(c)                          for every centre c     (total)
                 sum_{x in P_i} phi(x, c) - alpha_i W(c) <= 0    for every group i, c   (fair_upper)
                 sum_{x in P_i} phi(x, c) - beta_i  W(c) >= 0    for every group i, c   (fair_lower)
                 phi >= 0, W >= 0
+
+cost(x, c) = ||x - c||^2 for ``objective="kmeans"`` (the paper's LP (2), the default) and ||x - c||
+for ``objective="kmedian"`` (the same LP with Euclidean distances, as in Bera et al.'s framework;
+see :mod:`fairopt.objectives`). The k-center LP of that framework is a feasibility LP on the
+arcs shorter than a radius: :mod:`fairopt.models.fair_kcenter`.
 
 W(c) is the mass a centre receives; it is a variable with its defining row ``total`` so that
 the fairness rows read like the paper (beta_i W(c) <= W_i(c) <= alpha_i W(c)) and hold
@@ -27,15 +32,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from fairopt.distances import sq_distances
 from fairopt.groups import GroupStructure, encode_groups
+from fairopt.objectives import arc_cost
 from fairopt.problem import validate_points, validate_weights
 from fairopt.solvers.matrices import LPMatrices, stack_blocks
 
 __all__ = ["dense_size", "build_pyomo", "build_cvxpy", "to_matrices"]
 
 
-def _inputs(points, centres, groups, alpha, beta, weights):
+def _inputs(points, centres, groups, alpha, beta, weights, objective="kmeans"):
+    if objective not in ("kmeans", "kmedian"):
+        raise ValueError(f"LP (2) takes objective 'kmeans' or 'kmedian'; got {objective!r} "
+                         "(k-center is the threshold LP of fairopt.models.fair_kcenter)")
     # Public builders: a NaN or inf would reach the solver as a cost and come back "optimal", NaN.
     points = validate_points(points)
     centres = validate_points(centres, name="centres")
@@ -44,10 +52,11 @@ def _inputs(points, centres, groups, alpha, beta, weights):
     w = validate_weights(weights, n)
     alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (g.n_groups,))
     beta = np.broadcast_to(np.asarray(beta, dtype=float), (g.n_groups,))
-    return points, centres, g, alpha, beta, w, sq_distances(points, centres)
+    return points, centres, g, alpha, beta, w, arc_cost(objective).matrix(points, centres)
 
 
-def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None, name: str = "fair_assignment"):
+def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None,
+                name: str = "fair_assignment", objective: str = "kmeans"):
     """LP (2) as a Pyomo ``ConcreteModel``.
 
     Parameters
@@ -60,6 +69,8 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
         :func:`fairopt.groups.encode_groups`.
     weights : ndarray of shape (n,), optional
         Point masses w(x); ones by default.
+    objective : {"kmeans", "kmedian"}
+        Arc costs ||x - c||^2 (the paper's LP (2)) or ||x - c|| (fair k-median).
 
     Returns
     -------
@@ -71,7 +82,7 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
-    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights)
+    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights, objective)
     n, k, m = points.shape[0], centres.shape[0], g.n_groups
     members = [np.flatnonzero(col).tolist() for col in g.membership.T.toarray().astype(bool)]
 
@@ -81,7 +92,8 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     model.C = pyo.RangeSet(0, k - 1, doc="centres c")
     model.G = pyo.RangeSet(0, m - 1, doc="groups i")
     # Parameters
-    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, c: float(D[x, c]), doc="||x - c||^2")
+    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, c: float(D[x, c]),
+                           doc=f"cost(x, c) = {arc_cost(objective).label}")
     model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), doc="mass w(x)")
     model.alpha = pyo.Param(model.G, initialize=lambda _, i: float(alpha[i]), doc="upper share alpha_i")
     model.beta = pyo.Param(model.G, initialize=lambda _, i: float(beta[i]), doc="lower share beta_i")
@@ -106,7 +118,8 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     return model
 
 
-def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None):
+def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None,
+                objective: str = "kmeans"):
     """LP (2) as a ``cvxpy.Problem`` built from vectorised expressions.
 
     Parameters are those of :func:`build_pyomo`. Constraints come in the order
@@ -114,7 +127,7 @@ def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     """
     import cvxpy as cp
 
-    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights)
+    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights, objective)
     n, k = D.shape
     M = sp.csr_matrix(g.membership.T)  # (m, n)
     phi = cp.Variable((n, k), nonneg=True, name="phi")
@@ -131,13 +144,14 @@ def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     return cp.Problem(cp.Minimize(cp.sum(cp.multiply(D, phi))), list(constraints.values()))
 
 
-def to_matrices(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None) -> LPMatrices:
+def to_matrices(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, weights: Any = None,
+                objective: str = "kmeans") -> LPMatrices:
     """LP (2) as sparse matrices for the direct solver path.
 
     Columns: ``phi`` (n, k) in row-major order (column x*k + c), then ``W`` (k,).
     Rows: ``mass`` (n,), ``total`` (k,), ``fair_upper`` (m, k), ``fair_lower`` (m, k).
     """
-    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights)
+    points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights, objective)
     n, k = D.shape
     m = g.n_groups
     Mt = sp.csr_matrix(g.membership.T)  # (m, n)

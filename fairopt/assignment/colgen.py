@@ -57,6 +57,7 @@ from fairopt.assignment.pricing import (
     price,
     signatures,
 )
+from fairopt.objectives import arc_cost
 from fairopt.progress import progress_bar
 
 __all__ = ["ColgenResult", "solve_colgen", "DEFAULTS"]
@@ -91,7 +92,7 @@ class ColgenResult:
         ``"optimal"`` (certified), ``"time_limit"``, ``"iteration_limit"``, ``"infeasible"`` or
         ``"error"``.
     objective : float
-        sum_x sum_c phi(x, c) ||x - c||^2 of ``assignment`` (nan when there is none).
+        sum_x sum_c phi(x, c) cost(x, c) of ``assignment`` (nan when there is none).
     assignment : scipy.sparse.csr_matrix of shape (n, k) or None
         phi. Feasible for LP (2) whenever it is not None, also when the status is not optimal.
     info : dict
@@ -110,7 +111,7 @@ class ColgenResult:
 # ----------------------------------------------------------------------------- driver
 
 def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=None, threads=None, verbose=False,
-                 progress=False, **tuning) -> ColgenResult:
+                 progress=False, cost=None, **tuning) -> ColgenResult:
     """Solve LP (2) exactly by multilevel column generation, without building the dense model.
 
     minimise sum_x sum_c phi(x, c) ||x - c||^2 subject to sum_c phi(x, c) = w(x) and
@@ -134,6 +135,11 @@ def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=N
         Print one line per pricing round to stderr.
     progress : bool
         Show a progress bar on stderr (only when stderr is a terminal).
+    cost : fairopt.objectives.ArcCost, optional
+        The arc cost; ``arc_cost("kmeans")`` (||x - c||^2) by default, ``arc_cost("kmedian")``
+        for ||x - c||. Pricing, master and certificate only see costs, so the method is the
+        same; coarse levels put a cell's mass at its centroid, which is exact up to a constant
+        for squared distances and a warm start otherwise (the finest level is LP (2) itself).
     **tuning
         Overrides of :data:`DEFAULTS`.
 
@@ -146,6 +152,7 @@ def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=N
     if unknown:
         raise TypeError(f"unknown tuning option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     opt = {**DEFAULTS, **tuning}
+    kernel = arc_cost("kmeans") if cost is None else cost
     t_start = time.perf_counter()
     deadline = None if time_limit is None else t_start + float(time_limit)
     X = np.ascontiguousarray(points, dtype=np.float64)
@@ -160,7 +167,7 @@ def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=N
     # HiGHS's absolute tolerances are relative to the data's scale (bank's balance is ~1e4).
     mean = (w @ X) / w.sum()
     star = int(np.argmin(((C - mean) ** 2).sum(axis=1)))
-    scale = float(w @ ((X - C[star]) ** 2).sum(axis=1)) / w.sum()
+    scale = float(w @ kernel.pairs(X, np.broadcast_to(C[star], X.shape))) / w.sum()
     scale = scale if scale > 0 else 1.0
     sig_share = np.bincount(sid, weights=w, minlength=ns) / w.sum()
     tol = float(opt["tol"])
@@ -183,7 +190,7 @@ def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=N
         t_level = time.perf_counter()
         finest = level == len(cells) - 1
         P, Wl, sid_l = (X, w, sid) if finest else ml.aggregate(X, w, sid, cell)
-        costs = ArcCosts(P, C[S], scale, cache_bytes=int(opt["cache_bytes"]))
+        costs = ArcCosts(P, C[S], scale, cache_bytes=int(opt["cache_bytes"]), kernel=kernel)
         master = Master(layout, Wl, sid_l, S.size, costs.arcs, threads=threads, options=options)
         t0 = time.perf_counter()
         warm = False
@@ -238,8 +245,7 @@ def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=N
             phi = ml.lift_solution(ax, ac, val, cell, w, n, k)
         phi.eliminate_zeros()
         coo = phi.tocoo()
-        diff = X[coo.row] - C[coo.col]
-        objective = float(coo.data @ np.einsum("ij,ij->i", diff, diff))
+        objective = float(coo.data @ kernel.pairs(X[coo.row], C[coo.col]))
     if status == "optimal":  # only ever returned by the finest level, where pricing covers all arcs
         info["min_reduced_cost"] = pr.min_rc * scale
         info["lower_bound"] = (master.objective() - pr.lagrangian_gap) * scale

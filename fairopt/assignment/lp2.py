@@ -1,6 +1,7 @@
 """``fair_assignment``: solve LP (2) in one call through the fastest exact path available."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,7 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.assignment.colgen import solve_colgen
+from fairopt.assignment.kcenter import smallest_feasible_tau
 from fairopt.assignment.numerics import RTOL, certify, normalise
+from fairopt.objectives import arc_cost, validate_objective
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.models import fair_assignment as lp2
 from fairopt.problem import FairProblem, make_fair_problem, validate_points
@@ -41,7 +44,8 @@ class FairAssignment:
     Attributes
     ----------
     objective : float
-        sum_x sum_c phi(x, c) ||x - c||^2.
+        sum_x sum_c phi(x, c) cost(x, c) (cost ||x - c||^2 for k-means, ||x - c|| for k-median),
+        or the smallest feasible radius tau for k-center.
     assignment : scipy.sparse.csr_matrix of shape (n, k)
         phi(x, c); rows sum to the point weights.
     status : str
@@ -50,7 +54,7 @@ class FairAssignment:
         Wall seconds of the whole call (model building and solving).
     solver : str
     method : str
-        The path used: ``"colgen"``, ``"direct"``, ``"pyomo"`` or ``"cvxpy"``.
+        The path used: ``"colgen"``, ``"direct"``, ``"pyomo"``, ``"cvxpy"`` or ``"threshold"`` (k-center).
     info : dict
         Path-specific details (iterations, columns generated, optimality certificate).
     """
@@ -79,9 +83,17 @@ def solve_lp2(
     verbose: bool = False,
     progress: bool = False,
     require_optimal: bool = True,
+    objective: str = "kmeans",
 ) -> FairAssignment:
-    """Solve LP (2) for a validated problem (inner function: inputs are trusted)."""
+    """Solve LP (2) for a validated problem (inner function: inputs are trusted).
+
+    ``objective`` picks the arc costs (:mod:`fairopt.objectives`); ``"kcenter"`` runs the
+    threshold search of :mod:`fairopt.assignment.kcenter` on the matrix path instead, and its
+    ``objective`` is the smallest feasible radius tau.
+    """
     t0 = time.perf_counter()
+    if objective == "kcenter":
+        return _solve_kcenter(problem, centres, solver, time_limit, require_optimal, t0)
     if method == "auto":
         method = "colgen" if str(solver).lower() == "highs" else "direct"
     if method not in METHODS:
@@ -89,54 +101,72 @@ def solve_lp2(
     # Every path solves the normalised LP (unit mass, unit spread; numerics.py) and is certified.
     g = problem.groups
     X, w, C, scaling = normalise(problem.points, problem.weights, centres)
+    kernel = arc_cost(objective)
+    scaling = dataclasses.replace(scaling, power=kernel.power)  # OPT scales as length^power
     bound = None
     if method == "colgen":
         res = solve_colgen(
             X, w, g.membership, problem.alpha, problem.beta, C,
             time_limit=time_limit, threads=threads, verbose=verbose, progress=progress,
+            cost=kernel,
         )
-        status, objective, phi, info = res.status, res.objective, res.assignment, dict(res.info)
+        status, value, phi, info = res.status, res.objective, res.assignment, dict(res.info)
         name, duals = "highs", {}
         bound = info.get("lower_bound")
     else:
         check_fits("LP (2)", **lp2.dense_size(problem.n, C.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
         args = (X, C, g, problem.alpha, problem.beta, w)
         if method == "direct":
-            model = lp2.to_matrices(*args)
+            model = lp2.to_matrices(*args, objective=objective)
         elif method == "pyomo":
-            model = lp2.build_pyomo(*args)
+            model = lp2.build_pyomo(*args, objective=objective)
         else:
-            model = lp2.build_cvxpy(*args)
+            model = lp2.build_cvxpy(*args, objective=objective)
         res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose,
                            options=_TIGHT.get((method, str(solver).lower())))
-        status, objective, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
+        status, value, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
         phi, duals = None, res.duals
         if "phi" in res.values:
             vals = np.asarray(res.values["phi"], dtype=float)
             vals[np.abs(vals) < 1e-12] = 0.0
             phi = sp.csr_matrix(np.maximum(vals, 0.0))
     if phi is not None or status == "optimal":
-        ok, objective, checks = certify(phi, objective, X, w, g.membership, problem.alpha, problem.beta, C,
-                                        duals=duals, lower_bound=bound, rtol=_RTOL.get((method, str(solver).lower()), RTOL))
+        ok, value, checks = certify(phi, value, X, w, g.membership, problem.alpha, problem.beta, C,
+                                    duals=duals, lower_bound=bound, rtol=_RTOL.get((method, str(solver).lower()), RTOL),
+                                    power=scaling.power)
         info["certificate"] = checks
         if status == "optimal" and not ok:
             status = "inaccurate"
             info["raw_status"] = f"{info.get('raw_status', 'optimal')}; fairopt's check: {checks['reason']}"
         if phi is not None:
             phi = phi * scaling.mass
-        objective = objective * scaling.cost
-    info["duals"] = {key: np.asarray(val) * scaling.length**2 for key, val in duals.items()} if duals else {}
+        value = value * scaling.cost
+    # Duals and reduced costs are in cost units per unit of mass: length^power.
+    info["duals"] = {key: np.asarray(val) * scaling.length**scaling.power for key, val in duals.items()} if duals else {}
     info["scaling"] = {"length": scaling.length, "mass": scaling.mass}
     for key in ("lower_bound", "min_reduced_cost", "tolerance"):
         if key in info:
-            info[key] = info[key] * (scaling.cost if key != "min_reduced_cost" else scaling.length**2)
-    out = FairAssignment(objective, phi, status, time.perf_counter() - t0, name, method, info)
+            info[key] = info[key] * (scaling.cost if key != "min_reduced_cost" else scaling.length**scaling.power)
+    out = FairAssignment(value, phi, status, time.perf_counter() - t0, name, method, info)
     if require_optimal and status != "optimal":
         raise SolverStatusError(
             f"LP (2) on {problem.n} points and {centres.shape[0]} centres ended with status {status!r} "
             f"({name}, {method} path): no proven optimum; {status_hint(status, time_limit)}",
             out,
         )
+    return out
+
+
+def _solve_kcenter(problem, centres, solver, time_limit, require_optimal, t0) -> FairAssignment:
+    """The fair k-center LP: the smallest feasible radius and a fair phi within it."""
+    res = smallest_feasible_tau(problem.points, centres, problem.groups.membership, problem.alpha, problem.beta,
+                                problem.weights, solver=solver, time_limit=time_limit)
+    info = {**res.info, "tau": res.tau}
+    out = FairAssignment(res.tau, res.assignment, res.status, time.perf_counter() - t0, str(solver), "threshold", info)
+    if require_optimal and res.status != "optimal":
+        raise SolverStatusError(
+            f"the k-center threshold LP on {problem.n} points and {centres.shape[0]} centres ended with status "
+            f"{res.status!r} at tau={res.tau:.6g}; {status_hint(res.status, time_limit)}", out)
     return out
 
 
@@ -160,10 +190,14 @@ def status_hint(status: str, time_limit: float | None = None, offer_best_effort:
     return "run with verbose=True to see the solver log, or try another solver or method='direct'"
 
 
-def check_method_solver(method: str, solver: str) -> None:
+def check_method_solver(method: str, solver: str, objective: str = "kmeans") -> None:
     """Refuse an unknown LP (2) path, and the HiGHS-only column generation with another solver."""
     if method not in METHODS:
         raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
+    validate_objective(objective)
+    if objective == "kcenter" and method not in ("auto", "direct"):
+        raise ValidationError(f"objective='kcenter' searches its threshold LP on the matrix path; got method={method!r} "
+                              "(use method='auto' or 'direct')")
     if method == "colgen" and str(solver).lower() != "highs":
         raise ValidationError(f"method='colgen' runs on HiGHS only; got solver={solver!r} (use method='auto' or 'direct')")
 
@@ -182,11 +216,17 @@ def fair_assignment(
     threads: int | None = None,
     verbose: bool = False,
     require_optimal: bool = True,
+    objective: str = "kmeans",
 ) -> FairAssignment:
     """Solve the fair assignment LP (2) of the Relax-and-Merge paper.
 
     minimise sum_x sum_c phi(x, c) ||x - c||^2 subject to sum_c phi(x, c) = w(x) and
     beta_i W(c) <= W_i(c) <= alpha_i W(c) for every centre c and group i.
+
+    With ``objective="kmedian"`` the costs are ||x - c|| (same LP, same exact paths); with
+    ``objective="kcenter"`` the result is Bera et al.'s fair k-center LP: the smallest radius
+    tau such that a fair phi uses only arcs with ||x - c|| <= tau (a binary search over the
+    sorted distances, :mod:`fairopt.assignment.kcenter`); ``objective`` is then tau.
 
     Parameters
     ----------
@@ -205,9 +245,12 @@ def fair_assignment(
     method : {"auto", "colgen", "direct", "pyomo", "cvxpy"}
         ``"auto"`` takes the exact column-generation path with HiGHS, the matrix path otherwise.
     time_limit : float, optional
-        Seconds.
+        Seconds (per LP of the k-center search).
     require_optimal : bool
         When False a non-optimal status is returned in ``status`` instead of raised.
+    objective : {"kmeans", "kmedian", "kcenter"}
+        Squared distances (default), distances, or the largest distance (threshold LP; method
+        ``"auto"`` or ``"direct"``).
 
     Returns
     -------
@@ -226,7 +269,7 @@ def fair_assignment(
     SolverStatusError
         No proven optimum (``.status``), unless ``require_optimal=False``.
     """
-    check_method_solver(method, solver)
+    check_method_solver(method, solver, objective)
     get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
     time_limit = check_time_limit(time_limit)
     threads = check_threads(threads)
@@ -237,4 +280,4 @@ def fair_assignment(
             f"centres have {C.shape[1]} columns but points have {problem.points.shape[1]}; both need the same dimension d"
         )
     return solve_lp2(problem, C, solver=solver, method=method, time_limit=time_limit, threads=threads,
-                     verbose=verbose, require_optimal=require_optimal)
+                     verbose=verbose, require_optimal=require_optimal, objective=objective)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from fairopt.distances import sq_distances
+from fairopt.objectives import ArcCost, arc_cost
 
 __all__ = ["signatures", "ArcCosts", "PricingResult", "price", "best_per_point", "best_per_centre"]
 
@@ -57,7 +57,7 @@ def signatures(membership: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ArcCosts:
-    """Scaled squared distances ``||x - c||^2 / scale`` of the arcs, cached when they fit.
+    """Scaled arc costs ``cost(x, c) / scale`` (squared distances by default), cached when they fit.
 
     Parameters
     ----------
@@ -68,16 +68,20 @@ class ArcCosts:
     cache_bytes : int
         The full (n, k) matrix is kept when it needs at most this many bytes (float64); otherwise
         rows are recomputed chunk by chunk at every pricing pass.
+    kernel : fairopt.objectives.ArcCost, optional
+        The objective's cost; ``arc_cost("kmeans")`` (||x - c||^2) by default.
     """
 
-    def __init__(self, points: np.ndarray, centres: np.ndarray, scale: float, cache_bytes: int = 1 << 30):
+    def __init__(self, points: np.ndarray, centres: np.ndarray, scale: float, cache_bytes: int = 1 << 30,
+                 kernel: ArcCost | None = None):
         self.points, self.centres, self.scale = points, centres, float(scale)
+        self.kernel = arc_cost("kmeans") if kernel is None else kernel
         n, k = points.shape[0], centres.shape[0]
         self.shape = (n, k)
         self.step = max(1, CHUNK_ENTRIES // max(k, 1))
         self._D = None
         if 8 * n * k <= cache_bytes:
-            self._D = sq_distances(points, centres)
+            self._D = self.kernel.matrix(points, centres)
             self._D *= 1.0 / self.scale
 
     @property
@@ -88,7 +92,7 @@ class ArcCosts:
         """Scaled costs of points ``start:stop`` to every centre, shape (stop - start, k)."""
         if self._D is not None:
             return self._D[start:stop]
-        block = sq_distances(self.points[start:stop], self.centres)
+        block = self.kernel.matrix(self.points[start:stop], self.centres)
         block *= 1.0 / self.scale
         return block
 
@@ -96,7 +100,7 @@ class ArcCosts:
         """Scaled costs of the points ``rows`` to every centre, shape (len(rows), k)."""
         if self._D is not None:
             return self._D[rows]
-        block = sq_distances(self.points[rows], self.centres)
+        block = self.kernel.matrix(self.points[rows], self.centres)
         block *= 1.0 / self.scale
         return block
 
@@ -111,8 +115,7 @@ class ArcCosts:
         """Scaled costs of the arcs (xs[j], cs[j]), shape (len(xs),)."""
         if self._D is not None:
             return self._D[xs, cs]
-        diff = self.points[xs] - self.centres[cs]
-        return np.einsum("ij,ij->i", diff, diff) / self.scale
+        return self.kernel.pairs(self.points[xs], self.centres[cs]) / self.scale
 
 
 @dataclass

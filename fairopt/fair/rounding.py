@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from fairopt.distances import assignment_cost, labels_cost, nearest
+from fairopt.distances import nearest
 from fairopt.exceptions import ValidationError
 from fairopt.groups import GroupStructure, encode_groups
 from fairopt.metrics import additive_violation
 from fairopt.models import circulation as _circ
+from fairopt.objectives import arc_cost, fractional_cost, validate_objective
 from fairopt.solvers.core import solve
 from fairopt.solvers.flow import (
     DEFAULT_FLOW_SOLVER,
@@ -54,6 +55,7 @@ def round_circulation(
     flow_solver: str = "auto",
     arcs: str = "support",
     tol: float = 1e-6,
+    objective: str = "kmeans",
 ) -> np.ndarray:
     """Round phi through an optimal integral hub-guided circulation (disjoint groups, unit points).
 
@@ -61,7 +63,7 @@ def round_circulation(
     :func:`fairopt.models.circulation.hub_network` with an integral solver. Since phi is a
     feasible circulation and the polytope is integral, the result satisfies
 
-        cost(labels) <= sum_x sum_c phi(x, c) ||x - c||^2,
+        cost(labels) <= sum_x sum_c phi(x, c) cost(x, c)   (``objective``'s arc cost, ||x - c||^2 by default),
         floor W_i(c) <= W'_i(c) <= ceil W_i(c),  floor W(c) <= W'(c) <= ceil W(c),
 
     so its additive violation is below 1 + max_i beta_i <= 2. The cost inequality is checked
@@ -98,7 +100,8 @@ def round_circulation(
     points = np.asarray(points, dtype=np.float64)
     centres = np.asarray(centres, dtype=np.float64)
     phi = sp.csr_matrix(assignment, dtype=np.float64)
-    frac_cost = assignment_cost(points, centres, phi)
+    kernel = arc_cost(objective)
+    frac_cost = fractional_cost(points, centres, phi, objective)
     limit = frac_cost + REL_TOL * max(abs(frac_cost), 1e-300)
     labels = None
     for solver in dict.fromkeys([flow_solver, "highs"]):
@@ -106,7 +109,8 @@ def round_circulation(
         # The snapping tolerance can, on an unlucky LP solution, cut off every integral
         # circulation; without it the fractional phi itself is feasible.
         for t in dict.fromkeys([tol, 0.0]):
-            net = _circ.hub_network(phi, (points, centres), group_of_point, n_groups, arcs=arcs, tol=t)
+            net = _circ.hub_network(phi, lambda r, c: kernel.pairs(points[r], centres[c]), group_of_point,
+                                    n_groups, arcs=arcs, tol=t)
             flow = min_cost_flow(net.tail, net.head, net.lower, net.upper, net.cost, np.zeros(net.n_nodes),
                                  net.n_nodes, solver=solver)
             if flow is not None:
@@ -114,7 +118,8 @@ def round_circulation(
         if flow is None:
             raise RuntimeError(f"the rounding circulation is infeasible ({solver}); is phi a feasible assignment with rows summing to 1?")
         labels = net.labels(flow)
-        if labels_cost(points, centres, labels) <= limit:
+        # The circulation minimises the summed arc costs (distances for k-center too).
+        if float(kernel.pairs(points, centres[labels]).sum()) <= limit:
             return labels
     warnings.warn("rounded cost exceeds the fractional cost beyond 1e-9 relative (numerical trouble)", RuntimeWarning, stacklevel=2)
     return labels
@@ -148,6 +153,7 @@ def round_iterative(
     tol: float = 1e-6,
     eps: float = 1e-9,
     max_iter: int | None = None,
+    objective: str = "kmeans",
 ) -> np.ndarray:
     """Iterative LP rounding of phi for overlapping groups (Bera et al. 2019, Section 3).
 
@@ -197,14 +203,14 @@ def round_iterative(
     phi = sp.csr_matrix(assignment, dtype=np.float64)
     M = sp.csr_matrix(membership, dtype=np.float64)
     try:
-        return _iterative(points, centres, phi, M, weights, tol, eps, max_iter)
+        return _iterative(points, centres, phi, M, weights, tol, eps, max_iter, objective)
     except _Infeasible:
         # Snapping near-integral masses can, on an unlucky LP solution, cut off every
         # solution; without it phi itself satisfies the first LP.
-        return _iterative(points, centres, phi, M, weights, 0.0, eps, max_iter)
+        return _iterative(points, centres, phi, M, weights, 0.0, eps, max_iter, objective)
 
 
-def _iterative(points, centres, phi, M, weights, tol, eps, max_iter):
+def _iterative(points, centres, phi, M, weights, tol, eps, max_iter, objective="kmeans"):
     n, k = phi.shape
     m = M.shape[1]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -224,7 +230,7 @@ def _iterative(points, centres, phi, M, weights, tol, eps, max_iter):
     y = coo.data[nz] / np.where(w[ar] > 0, w[ar], 1.0)
     labels = np.full(n, -1, dtype=np.int64)
     fixed_mass = np.zeros(k + k * m)
-    cost = _circ.arc_costs((points, centres), ar, ac) * w[ar]
+    cost = arc_cost(objective).pairs(points[ar], centres[ac]) * w[ar]
     top = float(cost.max(initial=0.0)) or 1.0
     options = {"solver": "simplex", "dual_feasibility_tolerance": 1e-10, "primal_feasibility_tolerance": 1e-9}
     max_iter = int(max_iter) if max_iter is not None else ar.size + kept.size + 10
@@ -321,6 +327,7 @@ def round_assignment(
     weights: np.ndarray | None = None,
     method: str = "auto",
     flow_solver: str = "auto",
+    objective: str = "kmeans",
 ) -> np.ndarray:
     """Round a fractional fair assignment to labels, choosing the method from the groups.
 
@@ -342,6 +349,9 @@ def round_assignment(
         ``"auto"``: circulation for disjoint groups and unit points, iterative otherwise.
     flow_solver : {"auto", "ortools", "highs", "networkx"}
         Solver of the circulation.
+    objective : {"kmeans", "kmedian", "kcenter"}
+        The arc costs minimised (:func:`fairopt.objectives.arc_cost`; the violation bounds do not
+        depend on them). Points stay on phi's support: a k-center radius stays within the LP's tau.
 
     Returns
     -------
@@ -350,12 +360,14 @@ def round_assignment(
     groups, assignment = _check_inputs(points, centres, assignment, groups, weights)
     if method not in ROUNDING_METHODS:
         raise ValidationError(f"method must be 'auto', 'circulation' or 'iterative'; got {method!r}")
-    return _round_assignment(points, centres, assignment, groups, alpha, beta, weights, method, flow_solver)[0]
+    objective = validate_objective(objective)
+    return _round_assignment(points, centres, assignment, groups, alpha, beta, weights, method, flow_solver,
+                             objective)[0]
 
 
 def _round_assignment(points: np.ndarray, centres: np.ndarray, assignment: sp.csr_matrix, groups: GroupStructure,
                       alpha: np.ndarray | None, beta: np.ndarray | None, weights: np.ndarray | None,
-                      method: str, flow_solver: str) -> tuple[np.ndarray, float | None]:
+                      method: str, flow_solver: str, objective: str = "kmeans") -> tuple[np.ndarray, float | None]:
     """:func:`round_assignment` on validated input; also returns the labels' additive violation.
 
     The violation is computed once here (None without bounds) and reused by the callers.
@@ -368,10 +380,12 @@ def _round_assignment(points: np.ndarray, centres: np.ndarray, assignment: sp.cs
             raise ValidationError("circulation rounding needs disjoint groups (one group attribute); use method='iterative'")
         if not unit:
             raise ValidationError("circulation rounding needs unit point weights; use method='iterative' for weighted points")
-        labels = round_circulation(points, centres, assignment, groups.group_of_point(), groups.n_groups, flow_solver=flow_solver)
+        labels = round_circulation(points, centres, assignment, groups.group_of_point(), groups.n_groups, flow_solver=flow_solver,
+                                   objective=objective)
         delta = 0
     elif method == "iterative":
-        labels = round_iterative(points, centres, assignment, groups.membership, weights=None if unit else weights)
+        labels = round_iterative(points, centres, assignment, groups.membership, weights=None if unit else weights,
+                                 objective=objective)
         delta = int(np.diff(sp.csr_matrix(groups.membership).indptr).max(initial=0))
     violation = None
     if alpha is not None and beta is not None:
