@@ -1,7 +1,9 @@
 """The papers' baselines, for comparison with Relax and Merge.
 
 * :func:`nips19` -- fair k-means by vanilla k-means centres, LP (2) on them and the same rounding
-  (Bera, Chakrabarty, Flores, Negahbani 2019), the baseline of :class:`fairopt.FairKMeans`.
+  (Bera, Chakrabarty, Flores, Negahbani 2019), the baseline of :class:`fairopt.FairKMeans`; with
+  ``objective="kmedian"`` or ``"kcenter"`` the framework's other objectives (baselines of
+  :class:`fairopt.FairKMedian` and :class:`fairopt.FairKCenter`).
 * :func:`orl21` -- strictly fair k-means by matching to a pivot group (Bohm, Fazzone, Leonardi,
   Menghini, Schwiegelshohn 2021), the baseline of Algorithm 2 (:class:`fairopt.StrictlyFairKMeans`).
 * :func:`ijcai24` -- k-sparse Wasserstein barycenter by k-means on the union of the supports and
@@ -38,7 +40,9 @@ from fairopt.fair.fairlets import (
 )
 from fairopt.fair.relax_merge import fair_clustering_from_centres, warn_best_effort
 from fairopt.fair.result import FairClustering
+from fairopt.farthest_point import gonzalez
 from fairopt.kmeans import _weighted_kmeans, weighted_kmeans
+from fairopt.kmedian import _weighted_kmedian
 from fairopt.problem import (
     check_distinct_points,
     make_fair_problem,
@@ -154,12 +158,30 @@ def ijcai24(measures: Any, n_support: int, n_init: int = 10, solver: str = "high
                               info={"kmeans_cost": km.cost})
 
 
+def _vanilla_centres(problem, k, objective, n_init, rng):
+    """The unfair centres of Bera et al.'s framework: (centres (k, d), their unfair cost)."""
+    if objective == "kmedian":
+        km = _weighted_kmedian(problem.points, problem.weights, k, n_init, 1000, None, True, rng)
+        return km.centres, km.cost
+    if objective == "kcenter":
+        best = min((gonzalez(problem.points, k, rng, weights=problem.weights) for _ in range(n_init)),
+                   key=lambda r: r.radius)
+        return best.centres, best.radius
+    km = _weighted_kmeans(problem.points, problem.weights, k, n_init, 300, 1e-6, rng)
+    return km.centres, km.cost
+
+
 def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, solver="highs", method="auto",
-           n_init=10, time_limit=None, rounding="auto", best_effort=False, random_state=None):
+           n_init=None, time_limit=None, rounding="auto", best_effort=False, random_state=None, objective="kmeans"):
     """The NIPS19 baseline (Bera, Chakrabarty, Flores, Negahbani 2019, "Fair algorithms for clustering").
 
-    Vanilla (unfair) weighted k-means centres on the data, then LP (2) on those centres, then
+    Vanilla (unfair) centres on the data, then the fair assignment LP on those centres, then
     the same rounding as Relax and Merge, so the two differ only in how the centres are chosen.
+    The vanilla step follows the objective, as in that framework: weighted k-means++ and Lloyd
+    (``"kmeans"``), k-median++ then swap local search and geometric medians
+    (``"kmedian"``, :func:`fairopt.kmedian.weighted_kmedian`), Gonzalez's farthest-point
+    2-approximation (``"kcenter"``, :func:`fairopt.farthest_point.gonzalez`, then the
+    threshold LP of :mod:`fairopt.assignment.kcenter`).
 
     Parameters
     ----------
@@ -167,23 +189,29 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     groups : labels of shape (n,) or (n, a)
     k : int
     delta, alpha, beta : fairness bounds as in :class:`fairopt.FairKMeans`
+    n_init : int, optional
+        Restarts of the vanilla step: 10 by default (3 for the k-median local search).
     best_effort : bool
         As in :class:`fairopt.FairKMeans`: labels from a feasible LP (2) point that is not proven
         optimal, with ``status`` saying so and a ``RuntimeWarning``.
+    objective : {"kmeans", "kmedian", "kcenter"}
+        Squared distances, distances, or the largest distance.
 
     Returns
     -------
     fairopt.fair.relax_merge.FairClustering
-        ``centres``, ``labels``, ``assignment``, ``fractional_cost``, ``cost``, ``violation``,
-        ``seconds`` (kmeans, assign_lp, rounding, total).
+        ``centres``, ``labels``, ``assignment``, ``fractional_cost`` (tau for k-center),
+        ``cost`` (of the objective), ``violation``, ``seconds`` (the vanilla step under the
+        objective's name, assign_lp, rounding, total); ``info["vanilla_cost"]`` (and
+        ``info["kmeans_cost"]`` for k-means).
     """
     problem = make_fair_problem(X, groups, weights=sample_weight, delta=delta, alpha=alpha, beta=beta)
     k = validate_n_clusters(k, problem.n, name="k")
     check_distinct_points(problem.points, k, name="k")
-    check_method_solver(method, solver)
+    check_method_solver(method, solver, objective)
     get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
     check_time_limit(time_limit)
-    n_init = check_int(n_init, "n_init")
+    n_init = check_int((3 if objective == "kmedian" else 10) if n_init is None else n_init, "n_init")
     if rounding not in ("auto", "circulation", "iterative"):
         raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {rounding!r}")
     if rounding == "circulation" and not problem.groups.disjoint:
@@ -191,12 +219,15 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
                               "use rounding='iterative' or 'auto' for overlapping groups")
     rng = check_random_state(random_state)
     t = time.perf_counter()
-    km = _weighted_kmeans(problem.points, problem.weights, k, n_init, 300, 1e-6, rng)
+    centres, vanilla_cost = _vanilla_centres(problem, k, objective, n_init, rng)
     t_km = time.perf_counter() - t
-    res = fair_clustering_from_centres(problem, km.centres, solver=solver, method=method, time_limit=time_limit,
-                                       rounding=rounding, best_effort=best_effort)
-    seconds = {"kmeans": t_km, **res.seconds}
+    res = fair_clustering_from_centres(problem, centres, solver=solver, method=method, time_limit=time_limit,
+                                       rounding=rounding, best_effort=best_effort, objective=objective)
+    seconds = {objective: t_km, **res.seconds}
     seconds["total"] = sum(seconds.values())
-    res = dataclasses.replace(res, seconds=seconds, info={**res.info, "kmeans_cost": float(km.cost)})
+    info = {**res.info, "vanilla_cost": float(vanilla_cost)}
+    if objective == "kmeans":
+        info["kmeans_cost"] = float(vanilla_cost)
+    res = dataclasses.replace(res, seconds=seconds, info=info)
     warn_best_effort("nips19", res.status)
     return res

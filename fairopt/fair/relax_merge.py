@@ -31,11 +31,12 @@ from fairopt.assignment.lp2 import (
 )
 from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.candidates import _candidate_set
-from fairopt.distances import labels_cost, mass_centroids, sq_distances
+from fairopt.distances import mass_centroids, sq_distances
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.fair.result import FairClustering
 from fairopt.fair.rounding import ROUNDING_METHODS, _round_assignment
 from fairopt.kmeans import _weighted_kmeans
+from fairopt.objectives import objective_cost
 from fairopt.problem import (
     FairProblem,
     check_distinct_points,
@@ -90,11 +91,17 @@ def fair_clustering_from_centres(
     best_effort: bool = False,
     verbose: bool = False,
     flow_solver: str = "auto",
+    objective: str = "kmeans",
 ) -> FairClustering:
-    """Steps 5 and 6: LP (2) on given centres, then rounding to integral labels."""
+    """Steps 5 and 6: LP (2) on given centres, then rounding to integral labels.
+
+    ``objective`` (:mod:`fairopt.objectives`) sets the LP's costs and the rounded ``cost``:
+    sum of squared distances, sum of distances, or for ``"kcenter"`` the largest distance
+    (``fractional_cost`` is then the threshold LP's tau, and ``info["tau"]`` repeats it).
+    """
     t0 = time.perf_counter()
     fa = solve_lp2(problem, centres, solver=solver, method=method, time_limit=time_limit,
-                   verbose=verbose, require_optimal=not best_effort)
+                   verbose=verbose, require_optimal=not best_effort, objective=objective)
     t1 = time.perf_counter()
     if fa.assignment is None:
         raise SolverStatusError(
@@ -104,13 +111,15 @@ def fair_clustering_from_centres(
             fa,
         )
     labels, violation = _round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha,
-                                          problem.beta, problem.weights, rounding, flow_solver)
+                                          problem.beta, problem.weights, rounding, flow_solver, objective)
     t2 = time.perf_counter()
-    cost = labels_cost(problem.points, centres, labels, problem.weights)
+    cost = objective_cost(problem.points, centres, labels, objective, problem.weights)
     return FairClustering(
         centres=centres, labels=labels, assignment=fa.assignment, fractional_cost=float(fa.objective),
         cost=float(cost), violation=float(violation), status=fa.status,
-        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1}, info={"assign_info": fa.info},
+        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1},
+        info={"assign_info": fa.info, "objective": objective,
+              **({"tau": float(fa.objective)} if objective == "kcenter" else {})},
     )
 
 
