@@ -1,4 +1,8 @@
-"""``fairopt fair-kmeans``: Relax and Merge (Algorithm 1) beside the NIPS19 baseline."""
+"""``fairopt fair-kmeans``: Relax and Merge (Algorithm 1) beside the NIPS19 baseline.
+
+``--objective kmedian`` / ``kcenter`` run :class:`fairopt.FairKMedian` / :class:`fairopt.FairKCenter`
+(extensions beyond the paper) beside ``nips19(objective=...)``.
+"""
 from __future__ import annotations
 
 import time
@@ -12,9 +16,13 @@ from fairopt.cli.common import (
     params_record,
     write_outputs,
 )
+from fairopt.fair.kcenter import FairKCenter
+from fairopt.fair.kmedian import FairKMedian
 from fairopt.fair.relax_merge import FairKMeans
 from fairopt.groups import encode_groups
 from fairopt.models import fair_assignment as lp2
+from fairopt.models import fair_kcenter
+from fairopt.objectives import OBJECTIVES
 from fairopt.plot import plot_clusters
 from fairopt.results import result_record
 from fairopt.solvers.core import export
@@ -27,13 +35,16 @@ def add_subparser(sub) -> None:
                                    "seconds per stage next to the NIPS19 baseline (Bera et al. 2019).")
     add_data_options(p)
     p.add_argument("--k", type=int, default=6, help="number of clusters")
+    p.add_argument("--objective", default="kmeans", choices=OBJECTIVES,
+                   help="kmeans (squared distances, the paper), kmedian (distances) or kcenter (largest distance)")
     p.add_argument("--delta", type=float, default=0.1, help="slack of the fairness bounds, in [0, 1)")
     p.add_argument("--solver", default="highs", help="LP solver: highs, glpk, cbc, gurobi")
     p.add_argument("--method", default="auto", help="LP (2) path: auto, colgen, direct, pyomo, cvxpy")
     p.add_argument("--candidates", default="kdtree+points", help="candidate set: kdtree+points, kdtree, points, grid")
     p.add_argument("--n-candidates", type=int, help="size of the sampled candidate set")
     p.add_argument("--candidate-ratio", type=float, default=1.0, help="fraction of the candidate set kept")
-    p.add_argument("--n-init", type=int, default=10, help="restarts of the k-means merge")
+    p.add_argument("--n-init", type=int, help="restarts of the merge and of NIPS19's vanilla step "
+                                                 "(default 10; 3 for the k-median local search; unused by kcenter)")
     p.add_argument("--n-refine", type=int, default=0,
                    help="steps of the optional fair Lloyd refinement after the merge (0: the paper's Algorithm 1)")
     p.add_argument("--time-limit", type=float, help="seconds per LP solve")
@@ -50,8 +61,8 @@ def summary_row(name, est_or_res):
     return name, get("cost"), get("fractional_cost"), get("violation"), get("seconds")
 
 
-def print_fair_summary(rows, k, n, delta) -> None:
-    print(f"fair k-means: n={n} k={k} delta={delta}")
+def print_fair_summary(rows, k, n, delta, objective="kmeans") -> None:
+    print(f"fair {objective.replace('k', 'k-', 1)}: n={n} k={k} delta={delta}")
     print(f"{'method':<16}{'cost':>14}{'fractional':>14}{'violation':>11}{'seconds':>10}")
     for name, cost, frac, viol, secs in rows:
         print(f"{name:<16}{cost:>14.6g}{frac:>14.6g}{viol:>11.3g}{secs.get('total', sum(secs.values())):>10.2f}")
@@ -62,6 +73,20 @@ def print_fair_summary(rows, k, n, delta) -> None:
         print(f"  fractional cost ratio {rows[0][0]}/{rows[1][0]}: {rows[0][2] / rows[1][2]:.3f}")
 
 
+def _estimator(args):
+    """The Relax-and-Merge estimator of ``--objective`` with the options it takes."""
+    common = dict(n_clusters=args.k, delta=args.delta, solver=args.solver, candidates=args.candidates,
+                  n_candidates=args.n_candidates, candidate_ratio=args.candidate_ratio, time_limit=args.time_limit,
+                  random_state=args.random_state)
+    if args.objective == "kcenter":
+        return FairKCenter(**common)
+    n_init = {} if args.n_init is None else {"n_init": args.n_init}
+    common.update(method=args.method, best_effort=args.best_effort, progress=not args.quiet, **n_init)
+    if args.objective == "kmedian":
+        return FairKMedian(**common)
+    return FairKMeans(n_refine=args.n_refine, **common)
+
+
 def run(args) -> int:
     X, G = load_data(args)
     if args.export_lp:
@@ -70,23 +95,22 @@ def run(args) -> int:
         check_fits("LP (2) for --export-lp", **lp2.dense_size(X.shape[0], args.k, g.n_groups, g.n_attributes),
                    fix="drop --export-lp or export a subsample (--max-points)")
     t0 = time.perf_counter()
-    fk = FairKMeans(n_clusters=args.k, delta=args.delta, solver=args.solver, method=args.method,
-                    candidates=args.candidates, n_candidates=args.n_candidates,
-                    candidate_ratio=args.candidate_ratio, n_init=args.n_init, n_refine=args.n_refine,
-                    time_limit=args.time_limit,
-                    best_effort=args.best_effort, random_state=args.random_state,
-                    progress=not args.quiet).fit(X, G)
+    fk = _estimator(args).fit(X, G)
     rows = [summary_row("relax-merge", fk)]
     base = None
     if not args.no_baseline:
         base = nips19(X, G, args.k, delta=args.delta, solver=args.solver, method=args.method,
-                      n_init=args.n_init, random_state=args.random_state)
+                      n_init=args.n_init, random_state=args.random_state, objective=args.objective)
         rows.append(summary_row("nips19", base))
-    print_fair_summary(rows, args.k, X.shape[0], args.delta)
+    print_fair_summary(rows, args.k, X.shape[0], args.delta, args.objective)
     if fk.status_ != "optimal":
         print(f"  WARNING: best-effort result, LP status {fk.status_!r}")
     if args.export_lp:
-        export(lp2.to_matrices(X, fk.cluster_centers_, G, fk.alpha_, fk.beta_), args.export_lp, overwrite=args.overwrite)
+        if args.objective == "kcenter":  # the threshold LP at the final tau
+            model = fair_kcenter.to_matrices(X, fk.cluster_centers_, G, fk.alpha_, fk.beta_, fk.fractional_cost_)
+        else:
+            model = lp2.to_matrices(X, fk.cluster_centers_, G, fk.alpha_, fk.beta_, objective=args.objective)
+        export(model, args.export_lp, overwrite=args.overwrite)
         print(f"wrote {args.export_lp}")
     if args.json or args.plot:
         metrics = {"relax_merge": {"cost": fk.cost_, "fractional_cost": fk.fractional_cost_,

@@ -10,6 +10,7 @@ A grid is a TOML file (or the same keys as a dict)::
     delta = [0.1]
     seeds = [0, 1]
     solver = "highs"
+    objective = "kmeans"                    # or "kmedian", "kcenter" (methods relax-merge and nips19)
     output = "results/grid.csv"             # plus results/grid.jsonl
     n_workers = 2                           # LocalCluster size (ignored with --scheduler)
     processes = true                        # worker processes (false: threads, quicker start)
@@ -19,6 +20,12 @@ rerun skips the cells already in the CSV (key: dataset, method, k, delta, seed).
 raises is recorded with status "error" and the message; the grid goes on. The CSV holds the
 columns of :data:`COLUMNS`; the JSON lines file holds one :func:`fairopt.results.result_record`
 per cell (with the worker's package versions and every metric the method returned).
+
+``objective`` (one per grid, default ``"kmeans"``) picks the clustering objective of Bera et
+al.'s framework: ``relax-merge`` then runs :class:`fairopt.FairKMeans`, :class:`fairopt.FairKMedian`
+or :class:`fairopt.FairKCenter`, ``nips19`` its ``objective``, and ``cost`` is measured under
+it (sum of squared distances, sum of distances, largest distance). A method of
+:data:`METHODS` receives ``objective=...`` as a keyword only when it is not ``"kmeans"``.
 """
 from __future__ import annotations
 
@@ -46,10 +53,13 @@ from fairopt.distributed.scheduler import (
 )
 from fairopt.exceptions import ValidationError
 from fairopt.fair.fairlets import StrictlyFairKMeans
+from fairopt.fair.kcenter import FairKCenter
+from fairopt.fair.kmedian import FairKMedian
 from fairopt.fair.relax_merge import FairKMeans
 from fairopt.groups import encode_groups
 from fairopt.kmeans import weighted_kmeans
 from fairopt.metrics import additive_violation, kmeans_cost
+from fairopt.objectives import objective_cost
 from fairopt.problem import resolve_bounds
 from fairopt.progress import progress_bar
 from fairopt.results import result_record, to_jsonable
@@ -61,12 +71,13 @@ __all__ = ["METHODS", "COLUMNS", "GridRun", "run_grid", "load_config", "read_tab
 
 
 # ----------------------------------------------------------------------------- methods
-def _summary(X, groups, delta, labels, centres, seconds, fractional_cost=None, **extra) -> dict:
-    """Cost and violation measured the same way for every method (squared distances, LP (2) bounds)."""
+def _summary(X, groups, delta, labels, centres, seconds, fractional_cost=None, objective="kmeans", **extra) -> dict:
+    """Cost and violation measured the same way for every method (the objective's cost, LP (2) bounds)."""
     gs = encode_groups(groups, X.shape[0])
     alpha, beta = resolve_bounds(gs, np.ones(X.shape[0]), delta=delta)
     labels = np.asarray(labels)
-    return {"cost": kmeans_cost(X, centres, labels), "fractional_cost": fractional_cost,
+    cost = kmeans_cost(X, centres, labels) if objective == "kmeans" else objective_cost(X, centres, labels, objective)
+    return {"cost": cost, "fractional_cost": fractional_cost,
             "violation": additive_violation(labels, gs, alpha, beta, k=centres.shape[0]), "seconds": seconds, **extra}
 
 
@@ -76,15 +87,19 @@ def _timed(fit: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
-def _relax_merge(X, groups, k, delta, seed, solver):
-    est, s = _timed(lambda: FairKMeans(n_clusters=k, delta=delta, solver=solver, random_state=seed).fit(X, groups))
-    return _summary(X, groups, delta, est.labels_, est.cluster_centers_, s, est.fractional_cost_,
+_RELAX_MERGE = {"kmeans": FairKMeans, "kmedian": FairKMedian, "kcenter": FairKCenter}
+
+
+def _relax_merge(X, groups, k, delta, seed, solver, objective="kmeans"):
+    Est = _RELAX_MERGE[objective]
+    est, s = _timed(lambda: Est(n_clusters=k, delta=delta, solver=solver, random_state=seed).fit(X, groups))
+    return _summary(X, groups, delta, est.labels_, est.cluster_centers_, s, est.fractional_cost_, objective,
                     relaxed_cost=est.relaxed_cost_)
 
 
-def _nips19(X, groups, k, delta, seed, solver):
-    res, s = _timed(lambda: nips19(X, groups, k, delta=delta, solver=solver, random_state=seed))
-    return _summary(X, groups, delta, res.labels, res.centres, s, res.fractional_cost)
+def _nips19(X, groups, k, delta, seed, solver, objective="kmeans"):
+    res, s = _timed(lambda: nips19(X, groups, k, delta=delta, solver=solver, random_state=seed, objective=objective))
+    return _summary(X, groups, delta, res.labels, res.centres, s, res.fractional_cost, objective)
 
 
 def _strictly_fair(X, groups, k, delta, seed, solver):
@@ -121,12 +136,14 @@ METHODS: dict[str, Callable[..., dict]] = {
     "e-ballot": functools.partial(_balanced, "sinkhorn"),
     "kmeans": _kmeans,
 }
+#: The methods that take ``objective="kmedian"`` / ``"kcenter"``.
+OBJECTIVE_METHODS = ("relax-merge", "nips19")
 
 
 # ----------------------------------------------------------------------------- configuration
 def load_config(config_or_path: Any) -> dict:
     """Read and check a whole grid (TOML path or dict); see :mod:`fairopt.distributed.grid_config`."""
-    return _load_config(config_or_path, METHODS)
+    return _load_config(config_or_path, METHODS, OBJECTIVE_METHODS)
 
 
 def example_grid(name: str) -> dict:
@@ -162,12 +179,14 @@ def cost_curves(rows: list[dict], dataset: str, delta: float, metric: str = "cos
 
 
 # ----------------------------------------------------------------------------- running
-def _run_cell(fn: Callable, data: tuple, cell: dict, spec: dict, solver: str) -> tuple[dict, dict]:
+def _run_cell(fn: Callable, data: tuple, cell: dict, spec: dict, solver: str,
+              objective: str = "kmeans") -> tuple[dict, dict]:
     """Run one cell on a worker; never raises (an error becomes the row's status and message)."""
     X, groups = data
     t = time.perf_counter()
+    kw = {} if objective == "kmeans" else {"objective": objective}
     try:
-        metrics, status, message = dict(fn(X, groups, cell["k"], cell["delta"], cell["seed"], solver)), "ok", ""
+        metrics, status, message = dict(fn(X, groups, cell["k"], cell["delta"], cell["seed"], solver, **kw)), "ok", ""
     except Exception as exc:  # recorded, not raised: one bad cell must not stop the grid
         metrics, status, message = {}, "error", f"{type(exc).__name__}: {exc}"
     wall = time.perf_counter() - t
@@ -178,7 +197,8 @@ def _run_cell(fn: Callable, data: tuple, cell: dict, spec: dict, solver: str) ->
     inputs = {"dataset": cell["dataset"], "n": row["n"], "d": row["d"], "n_groups": n_groups,
               **{k: v for k, v in spec.items() if k not in ("X", "groups", "id")}}
     record = result_record("experiment-cell", inputs=inputs,
-                           parameters={"method": cell["method"], "k": cell["k"], "delta": cell["delta"], "solver": solver},
+                           parameters={"method": cell["method"], "k": cell["k"], "delta": cell["delta"], "solver": solver,
+                                       "objective": objective},
                            seeds={"seed": cell["seed"]}, metrics=metrics, seconds={"method": row["seconds"], "cell": wall},
                            extra={"status": status, "message": message})
     return to_jsonable(row), record
@@ -301,7 +321,7 @@ def _run_pending(pending, specs, data, cfg, table, scheduler, n_workers, process
                      scheduler_timeout) as client:
             shipped = {d: client.scatter([v], broadcast=True)[0] for d, v in data.items()}
             futures = {client.submit(_run_cell, METHODS[c["method"]], shipped[c["dataset"]], c, specs[c["dataset"]],
-                                     cfg["solver"], pure=False): c for c in pending}
+                                     cfg["solver"], cfg["objective"], pure=False): c for c in pending}
             try:
                 with progress_bar(total=len(pending), desc="grid", enabled=progress, unit="cell") as bar:
                     for fut in as_completed(futures):

@@ -16,11 +16,14 @@ import numpy as np
 
 from fairopt import datasets
 from fairopt.exceptions import SolverNotAvailableError, ValidationError
+from fairopt.objectives import OBJECTIVES
 from fairopt.solvers.registry import get_solver
+from fairopt.validation import check_choice
 
 __all__ = ["load_config", "load_dataset", "GENERATORS", "MAX_GENERATED"]
 
-_TOP_KEYS = {"datasets", "data_home", "methods", "k", "delta", "seeds", "solver", "output", "n_workers", "processes"}
+_TOP_KEYS = {"datasets", "data_home", "methods", "k", "delta", "seeds", "solver", "output", "n_workers", "processes",
+             "objective"}
 _DATASET_KEYS = {"name", "label", "attributes", "max_points", "random_state", "generator", "params", "X", "groups"}
 #: Generators that make (points, groups); make_measures makes measures, not a clustering input.
 GENERATORS = ("make_fair_blobs", "make_stochastic_balls")
@@ -86,12 +89,13 @@ def _check_dataset(spec: dict) -> None:
         raise ValidationError(f"dataset {spec['id']!r}: attributes must be a list of column names; got {attrs!r}")
 
 
-def load_config(config_or_path: Any, methods: Iterable[str]) -> dict:
+def load_config(config_or_path: Any, methods: Iterable[str], objective_methods: Iterable[str] = ()) -> dict:
     """Read and check a grid (TOML path or dict); returns a normalised dict.
 
     Relative ``data_home``/``output`` are resolved against the TOML file's folder (against the
     working directory for a dict). Every dataset gets an ``id`` (its ``label`` or ``name``),
-    unique within the grid. ``methods`` are the method names a grid may use.
+    unique within the grid. ``methods`` are the method names a grid may use, and
+    ``objective_methods`` those that also run under ``objective = "kmedian"`` or ``"kcenter"``.
     """
     methods = sorted(methods)
     if isinstance(config_or_path, Mapping):
@@ -127,6 +131,11 @@ def load_config(config_or_path: Any, methods: Iterable[str]) -> dict:
     n_workers = out["n_workers"]
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or not 1 <= n_workers <= 4096:
         raise ValidationError(f"n_workers must be a positive integer; got {n_workers!r}")
+    out["objective"] = check_choice(cfg.get("objective", "kmeans"), "objective", OBJECTIVES)
+    other = [m for m in out["methods"] if m not in objective_methods]
+    if out["objective"] != "kmeans" and other:
+        raise ValidationError(f"objective = {out['objective']!r} runs with the methods {list(objective_methods)} only; "
+                              f"drop {other} from methods or use objective = 'kmeans'")
     if not isinstance(out["solver"], str):
         raise ValidationError(f"solver must be a solver name such as 'highs'; got {out['solver']!r}")
     try:

@@ -23,7 +23,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Options each subcommand's help must show (when the subcommand is registered).
 KEY_OPTIONS = {
     "demo": ["--solver"],
-    "fair-kmeans": ["--dataset", "--csv", "--k", "--delta", "--solver", "--method", "--json", "--plot", "--overwrite"],
+    "fair-kmeans": ["--dataset", "--csv", "--k", "--delta", "--solver", "--method", "--json", "--plot", "--overwrite",
+                    "--objective"],
     "strictly-fair": ["--dataset", "--k", "--anchor", "--json", "--plot"],
     "barycenter": ["--measures", "--m", "--k", "--method", "--json"],
     "experiment": ["GRID.toml", "--scheduler", "--workers", "--output"],
@@ -193,3 +194,29 @@ def test_exactly_one_data_source_is_required(capsys):
     assert main(["fair-kmeans", "--k", "3", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--dataset" in err and "--csv" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("objective", ["kmedian", "kcenter"])
+def test_fair_kmeans_objective_option(objective, tmp_path, data_home, capsys):
+    from fairopt import datasets
+
+    json_path = tmp_path / f"{objective}.json"
+    argv = _fair_kmeans(data_home, "--objective", objective, "--max-points", "120", "--candidates", "kdtree",
+                        "--n-candidates", "30", "--json", str(json_path))
+    assert main(argv) == 0
+    assert f"fair k-{objective[1:]}" in capsys.readouterr().out
+    record = json.loads(json_path.read_text())
+    X, _ = datasets.load("moons", data_home=data_home, max_points=120)
+    labels, centres = np.asarray(record["extra"]["labels"]), np.asarray(record["extra"]["centres"])
+    dist = np.linalg.norm(X - centres[labels], axis=1)
+    rm = record["metrics"]["relax_merge"]
+    # k-median: the sum of distances; k-center: the largest, within the threshold LP's tau.
+    assert rm["cost"] == pytest.approx(dist.sum() if objective == "kmedian" else dist.max(), rel=1e-9)
+    assert rm["cost"] <= rm["fractional_cost"] * (1 + 1e-9) and rm["violation"] < 2
+    assert record["parameters"]["objective"] == objective and "nips19" in record["metrics"]
+
+
+def test_fair_kmeans_unknown_objective_is_a_usage_error(data_home, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(_fair_kmeans(data_home, "--objective", "kmedoids"))
+    assert exc.value.code == 2 and "--objective" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Experiment grids on a Dask LocalCluster: one row per cell, resume after an interruption, errors as rows."""
+import json
 import logging
 import os
 
@@ -14,6 +15,7 @@ from fairopt.distributed.experiment import (  # noqa: E402
     read_table,
     run_grid,
 )
+from fairopt.baselines import nips19  # noqa: E402
 from fairopt.exceptions import ValidationError  # noqa: E402
 from fairopt.kmeans import weighted_kmeans  # noqa: E402
 
@@ -171,9 +173,30 @@ def test_local_cluster_and_retry_errors(tmp_path):
     ({"colour": "red"}, "unknown grid key"),
     ({"datasets": ["moons", "moons"]}, "appears twice"),
     ({"datasets": [{"label": "x"}]}, "a table with a 'name'"),
+    ({"objective": "kmedoids"}, "objective must be one of"),
+    ({"objective": "kmedian"}, r"objective = 'kmedian' runs with the methods \['relax-merge', 'nips19'\] only"),
 ])
 def test_config_errors_name_the_key(tmp_path, change, message):
     cfg = {"datasets": ["moons"], "methods": ["kmeans"], "k": [2], "delta": [0.1], "seeds": [0],
            "output": str(tmp_path / "x.csv"), **change}
     with pytest.raises(ValidationError, match=message):
         load_config(cfg)
+
+
+def test_objective_key_runs_kmedian_cells(scheduler, tmp_path):
+    X, G = _blobs()
+    out = tmp_path / "kmedian.csv"
+    cfg = {"datasets": [{"name": "blobs", "X": X, "groups": G}], "methods": ["relax-merge", "nips19"], "k": [3],
+           "delta": [DELTA], "seeds": [0], "objective": "kmedian", "output": str(out)}
+    res = run_grid(cfg, scheduler=scheduler, progress=False)
+    assert (res.n_run, res.n_errors) == (2, 0)
+    rows = _by_key(read_table(out))
+    base = nips19(X, G, 3, delta=DELTA, objective="kmedian", random_state=0)
+    row = rows[("blobs", "nips19", 3, DELTA, 0)]
+    # The cell's cost is the k-median cost (sum of distances) of the same deterministic run.
+    assert row["cost"] == pytest.approx(np.linalg.norm(X - base.centres[base.labels], axis=1).sum(), rel=1e-9)
+    assert row["fractional_cost"] == pytest.approx(base.fractional_cost, rel=1e-9)
+    rm = rows[("blobs", "relax-merge", 3, DELTA, 0)]
+    assert rm["status"] == "ok" and rm["cost"] <= rm["fractional_cost"] * (1 + 1e-9)
+    with open(os.path.splitext(out)[0] + ".jsonl") as fh:
+        assert all(json.loads(line)["parameters"]["objective"] == "kmedian" for line in fh)
