@@ -50,7 +50,7 @@ _LAZY = {
     "solve_colgen": ("fairopt.assignment.colgen", "solve_colgen"),
     "ColgenResult": ("fairopt.assignment.colgen", "ColgenResult"),
 }
-_SUBMODULES = {"models", "datasets", "metrics", "kmeans", "candidates", "baselines", "plot", "problem", "distances",
+_SUBMODULES = {"models", "objectives", "datasets", "metrics", "kmeans", "candidates", "baselines", "plot", "problem", "distances",
                "results", "progress", "solvers", "assignment", "fair", "barycenter", "balanced", "distributed", "cli"}
 # Modules of the flat layout before 0.2, reachable as attributes under their old names.
 _MOVED = {"rounding": "fair.rounding", "fairlets": "fair.fairlets", "relax_merge": "fair.relax_merge",

@@ -6,12 +6,13 @@ Each module declares its LP once per modelling language, with the same names eve
 * ``build_cvxpy(...)``  -> a ``cvxpy.Problem`` of vectorised expressions,
 * ``to_matrices(...)``  -> :class:`fairopt.solvers.matrices.LPMatrices` for the direct highspy path.
 
-Modules: ``fair_assignment`` (LP (2)), ``barycenter`` (LP (16)), ``circulation`` (the
-hub-guided min-cost circulation of the rounding), ``balanced_transport`` (BalLOT).
+Modules: ``fair_assignment`` (LP (2), k-means or k-median costs), ``fair_kcenter`` (the fair
+k-center threshold LP), ``barycenter`` (LP (16)), ``circulation`` (the hub-guided min-cost
+circulation of the rounding), ``balanced_transport`` (BalLOT).
 """
 from importlib import import_module as _import
 
-__all__ = ["fair_assignment", "barycenter", "circulation", "balanced_transport"]
+__all__ = ["fair_assignment", "fair_kcenter", "barycenter", "circulation", "balanced_transport"]
 
 
 def __getattr__(name):
