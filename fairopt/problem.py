@@ -151,7 +151,8 @@ def validate_n_clusters(k: Any, n: int, name: str = "n_clusters") -> int:
     if k < 1:
         raise ValidationError(f"{name} must be >= 1; got {k}")
     if k > n:
-        raise ValidationError(f"{name}={k} is larger than the number of points n={n}")
+        one = " (one sample makes one cluster)" if n == 1 else ""
+        raise ValidationError(f"{name}={k} is larger than the number of points n={n}{one}")
     return k
 
 

@@ -40,11 +40,12 @@ from fairopt.balanced.transport import (
     balanced_assignment,
     repair_sizes,
 )
+from fairopt.base import ClusteringEstimator, check_input
 from fairopt.distances import centroids as _centroids
-from fairopt.distances import labels_cost, nearest, sq_distances
+from fairopt.distances import labels_cost, sq_distances
 from fairopt.exceptions import ValidationError
 from fairopt.models.balanced_transport import default_sizes
-from fairopt.problem import check_distinct_points, validate_n_clusters, validate_points
+from fairopt.problem import check_distinct_points, validate_n_clusters
 from fairopt.validation import check_choice, check_int, check_number, check_random_state
 
 __all__ = [
@@ -231,8 +232,18 @@ def _check_sizes(sizes: Any, n: int, k: int) -> np.ndarray:
 
 
 
-class BalancedKMeans:
-    """Balanced k-means by BalLOT (exact transport) or E-BalLOT (entropic transport).
+class BalancedKMeans(ClusteringEstimator):
+    r"""Balanced k-means by BalLOT (exact transport) or E-BalLOT (entropic transport).
+
+    Minimises the k-means cost over partitions with prescribed cluster sizes,
+
+    .. math::
+
+        \min_{\mu, \sigma} \sum_i \lVert x_i - \mu_{\sigma(i)} \rVert^2 \quad \text{s.t.} \quad
+        |\sigma^{-1}(j)| = s_j \ (j = 1..k), \qquad s_j = n/k \text{ by default},
+
+    alternating an optimal transport of the points to the centres (column sums s_j; integral
+    for generic data, so no rounding) with moving every centre to its cluster's centroid.
 
     Parameters
     ----------
@@ -284,9 +295,28 @@ class BalancedKMeans:
         Per-step costs of the kept run (see :class:`BallotResult`).
     seconds_ : float
     n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        Only when ``X`` has string column names (a pandas DataFrame).
+
+    References
+    ----------
+    .. [1] W. Luo, D. G. Mixon. BalLOT: Balanced k-means clustering with optimal transport.
+       arXiv:2512.05926, 2025.
+    .. [2] M. Cuturi. Sinkhorn Distances: Lightspeed Computation of Optimal Transport.
+       NeurIPS 2013 (the entropic transport of E-BalLOT).
+
+    Examples
+    --------
+    >>> import numpy as np, fairopt
+    >>> X = np.random.default_rng(0).normal(size=(30, 2))
+    >>> bk = fairopt.BalancedKMeans(3, random_state=0).fit(X)
+    >>> np.bincount(bk.labels_).tolist()
+    [10, 10, 10]
+    >>> bk.transform(X).shape
+    (30, 3)
     """
 
-    def __init__(self, n_clusters: int = 8, sizes: Any = None, method: str = "exact", epsilon: float = 1e-2,
+    def __init__(self, n_clusters: int = 8, *, sizes: Any = None, method: str = "exact", epsilon: float = 1e-2,
                  init: Any = "k-means++", n_init: int = 1, max_iter: int = 100, tol: float = 1e-4,
                  sinkhorn_tol: float = 1e-4, solver: str = "auto", backend: str = "numpy", init_params: dict | None = None,
                  random_state: int | np.random.Generator | None = None):
@@ -305,7 +335,7 @@ class BalancedKMeans:
         self.random_state = random_state
 
     def _validate(self, X: Any) -> tuple[np.ndarray, int, np.ndarray, int]:
-        X = validate_points(X, name="X")
+        X = check_input(self, X, reset=True)
         n = X.shape[0]
         k = validate_n_clusters(self.n_clusters, n)
         check_distinct_points(X, k)
@@ -369,7 +399,6 @@ class BalancedKMeans:
         self.prices_ = best.prices
         self.history_ = best.history
         self.sizes_ = sizes
-        self.n_features_in_ = X.shape[1]
         self.seconds_ = time.perf_counter() - t0
         return self
 
@@ -377,20 +406,12 @@ class BalancedKMeans:
         """``fit(X).labels_``."""
         return self.fit(X).labels_
 
-    def _check_fitted(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "cluster_centers_"):
-            raise ValidationError("this BalancedKMeans is not fitted yet; call fit(X) first")
-        X = validate_points(X, name="X")
-        if X.shape[1] != self.n_features_in_:
-            raise ValidationError(f"X has {X.shape[1]} features but the model was fitted with {self.n_features_in_}")
-        return X
-
     def predict(self, X: Any) -> np.ndarray:
         """Nearest fitted centre of every row of X (not balanced: new points arrive one by one).
 
         For a balanced assignment of a batch of new points use :meth:`predict_balanced`.
         """
-        return nearest(self._check_fitted(X), self.cluster_centers_)[0]
+        return self._nearest(self._check_fitted_input(X))
 
     def predict_balanced(self, X: Any, sizes: Any = None) -> np.ndarray:
         """Optimal balanced assignment of the rows of X to the fitted centres.
@@ -398,7 +419,7 @@ class BalancedKMeans:
         ``sizes`` defaults to m/k (differing by at most one) for m rows; each must be >= 0
         and they must sum to m.
         """
-        X = self._check_fitted(X)
+        X = self._check_fitted_input(X)
         k = self.cluster_centers_.shape[0]
         sizes = balanced_sizes(X.shape[0], k) if sizes is None else sizes
         return balanced_assignment(sq_distances(X, self.cluster_centers_), sizes, solver=self.solver).labels

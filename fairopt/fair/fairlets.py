@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from fairopt.distances import centroids, labels_cost, sq_distances
+from fairopt.base import ClusteringEstimator, FairEstimatorMixin, check_input, resolve_groups
+from fairopt.distances import centroids, labels_cost, nearest, sq_distances
 from fairopt.exceptions import ValidationError
 from fairopt.groups import encode_groups
 from fairopt.kmeans import weighted_kmeans
@@ -206,11 +207,19 @@ def centroids_and_cost(points: np.ndarray, labels: np.ndarray, fallback: np.ndar
     return centres, labels_cost(points, centres, labels)
 
 
-class StrictlyFairKMeans:
-    """Strictly fair k-means by fairlet decomposition (Algorithm 2 of Relax and Merge).
+class StrictlyFairKMeans(FairEstimatorMixin, ClusteringEstimator):
+    r"""Strictly fair k-means by fairlet decomposition (Algorithm 2 of Relax and Merge).
 
-    For disjoint groups of equal size with alpha = beta = 1/m: every cluster gets exactly the
-    same number of points of every group (additive violation 0).
+    For disjoint groups P_1..P_m of equal size with alpha = beta = 1/m: every cluster gets
+    exactly the same number of points of every group (additive violation 0),
+
+    .. math::
+
+        \min_{C, \sigma} \sum_x \lVert x - \sigma(x) \rVert^2 \quad \text{s.t.} \quad
+        |\sigma^{-1}(c) \cap P_i| = |\sigma^{-1}(c)| / m \ \text{for every centre } c \text{ and group } i,
+
+    solved by min-cost perfect matchings from an anchor group (the fairlets), then k-means on
+    the fairlet centroids; a (2 + 6 rho)-approximation.
 
     Parameters
     ----------
@@ -248,6 +257,8 @@ class StrictlyFairKMeans:
         Matching cost of every candidate anchor group.
     merge_cost_ : float
         Weighted k-means cost of the fairlet centroids (weights m); cost_ <= fairlet_cost_ + merge_cost_.
+    n_iter_ : int
+        Lloyd iterations of the kept k-means run on the fairlet centroids.
     group_counts_ : ndarray of shape (k, m), int64
         Points of every group in every cluster (equal along each row).
     violation_ : float
@@ -255,9 +266,34 @@ class StrictlyFairKMeans:
     group_labels_ : list of str
     seconds_ : dict
         Seconds per stage (matching, kmeans, total).
+    n_features_in_ : int
+
+    Notes
+    -----
+    New points: ``predict(X)`` sends every point to its nearest centre (not fair);
+    ``predict(X, groups)`` for a batch with equally many points of every group builds its
+    fairlets the same way and sends each whole fairlet to the fitted centre nearest its
+    centroid (the cheapest centre for the fairlet, by the Pythagorean identity), so the batch
+    is strictly fair too.
+
+    References
+    ----------
+    .. [1] S. Song, Y. Mo, X. Yang, H. Ding. Relax and Merge: A Simple Yet Effective Framework
+       for Solving Fair k-Means and k-sparse Wasserstein Barycenter Problems (Algorithm 2).
+    .. [2] F. Chierichetti, R. Kumar, S. Lattanzi, S. Vassilvitskii. Fair Clustering Through
+       Fairlets. NeurIPS 2017.
+
+    Examples
+    --------
+    >>> import numpy as np, fairopt
+    >>> rng = np.random.default_rng(0)
+    >>> X, groups = rng.normal(size=(40, 2)), np.repeat(["a", "b"], 20)
+    >>> sf = fairopt.StrictlyFairKMeans(4, random_state=0).fit(X, groups)
+    >>> sf.group_counts_.shape, sf.violation_
+    ((4, 2), 0.0)
     """
 
-    def __init__(self, n_clusters: int = 8, anchor: str = "matching", n_init: int = 10, max_iter: int = 300,
+    def __init__(self, n_clusters: int = 8, *, anchor: str = "matching", n_init: int = 10, max_iter: int = 300,
                  random_state: Any = None):
         self.n_clusters = n_clusters
         self.anchor = anchor
@@ -265,16 +301,24 @@ class StrictlyFairKMeans:
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def fit(self, X: Any, groups: Any) -> "StrictlyFairKMeans":
+    def fit(self, X: Any, groups: Any = None, *, sensitive_features: Any = None) -> "StrictlyFairKMeans":
         """Cluster ``X`` (n, d) so that every cluster holds equally many points of every group.
 
         Parameters
         ----------
         X : array-like of shape (n, d)
         groups : array-like of shape (n,)
-            Group labels; every group must have the same size.
+            Group labels; every group must have the same size (scikit-learn's ``y`` position).
+        sensitive_features : array-like of shape (n,), optional
+            Another name for ``groups`` (fairlearn's).
+
+        Returns
+        -------
+        self
         """
         t0 = time.perf_counter()
+        groups = resolve_groups(groups, sensitive_features, "StrictlyFairKMeans")
+        X = check_input(self, X, reset=True, min_samples=2)  # two groups need two points
         X, g, index = validate_strict_groups(X, groups)
         m, p = len(index), index[0].size
         k = validate_n_clusters(self.n_clusters, X.shape[0])
@@ -318,12 +362,19 @@ class StrictlyFairKMeans:
         self.anchor_group_ = g.values[dec.anchor]
         self.anchor_costs_ = dec.anchor_costs
         self.merge_cost_ = float(km.cost)
+        self.n_iter_ = int(km.n_iter)
         self.group_counts_ = counts
         self.violation_ = float(np.abs(counts - counts.sum(axis=1, keepdims=True) / m).max())
         self.group_labels_ = list(g.labels)
-        self.n_features_in_ = X.shape[1]
         self.seconds_ = {"matching": t1 - t0, "kmeans": t2 - t1, "total": t2 - t0}
         return self
 
-    def fit_predict(self, X: Any, groups: Any) -> np.ndarray:
-        return self.fit(X, groups).labels_
+    def _fair_labels(self, X: np.ndarray, groups: Any, sample_weight: Any) -> np.ndarray:
+        """Fairlets of the batch, each sent whole to the fitted centre nearest its centroid."""
+        if sample_weight is not None:
+            raise ValidationError("StrictlyFairKMeans.predict takes no sample_weight: fairlets hold unit points")
+        X, g, index = validate_strict_groups(X, groups, who="StrictlyFairKMeans.predict")
+        check_matching_memory(index[0].size)
+        dec = fairlet_decomposition(X, index, pairwise_matchings(X, index))
+        # sum_{x in F} ||x - c||^2 = cost(F) + m ||mu(F) - c||^2: the nearest centre to mu(F) is the cheapest.
+        return labels_from_fairlets(dec.members, nearest(dec.centroids, self.cluster_centers_)[0], X.shape[0])

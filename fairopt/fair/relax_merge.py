@@ -29,6 +29,7 @@ from fairopt.assignment.lp2 import (
     solve_lp2,
     status_hint,
 )
+from fairopt.base import ClusteringEstimator, FairEstimatorMixin, check_input, resolve_groups
 from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.candidates import _candidate_set
 from fairopt.distances import mass_centroids, sq_distances
@@ -239,8 +240,19 @@ def warn_best_effort(who: str, status: str) -> None:
         )
 
 
-class FairKMeans:
-    """Fair k-means by Relax and Merge (Algorithm 1).
+class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
+    r"""Fair k-means by Relax and Merge (Algorithm 1).
+
+    Minimises the k-means cost under the fairness bounds of every group in every cluster,
+
+    .. math::
+
+        \min_{C, \sigma} \sum_x w(x) \lVert x - \sigma(x) \rVert^2 \quad \text{s.t.} \quad
+        \beta_i W(c) \le W_i(c) \le \alpha_i W(c) \ \text{for every centre } c \text{ and group } i,
+
+    by relaxing LP (2) on a candidate set, merging the loaded candidates into k centres by
+    weighted k-means, solving LP (2) on them and rounding (additive violation at most 2 for
+    disjoint groups); a (1 + 4 rho + O(eps))-approximation (Theorem 1 of the paper).
 
     Parameters
     ----------
@@ -301,9 +313,37 @@ class FairKMeans:
         "optimal", or the LP status of a best-effort run.
     seconds_ : dict
         Seconds per stage (candidates, relax_lp, merge, assign_lp, rounding, total).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        Only when ``X`` has string column names (a pandas DataFrame).
+
+    Notes
+    -----
+    New points: ``predict(X)`` sends every point to its nearest centre, which is not fair;
+    ``predict(X, groups)`` places the batch fairly: LP (2) at the fitted centres with the bounds
+    of the fit (``delta`` applied to the batch's own group shares, or the explicit ``alpha`` and
+    ``beta``), then the same rounding as ``fit``. ``transform(X)`` gives the distances to the
+    centres, as :meth:`sklearn.cluster.KMeans.transform`.
+
+    References
+    ----------
+    .. [1] S. Song, Y. Mo, X. Yang, H. Ding. Relax and Merge: A Simple Yet Effective Framework
+       for Solving Fair k-Means and k-sparse Wasserstein Barycenter Problems.
+    .. [2] S. Bera, D. Chakrabarty, N. Flores, M. Negahbani. Fair Algorithms for Clustering.
+       NeurIPS 2019 (LP rounding for overlapping groups).
+
+    Examples
+    --------
+    >>> import fairopt
+    >>> X, groups = fairopt.datasets.make_fair_blobs(n=60, k=3, random_state=0)
+    >>> fk = fairopt.FairKMeans(3, delta=0.2, random_state=0).fit(X, groups)
+    >>> fk.cluster_centers_.shape, fk.labels_.shape
+    ((3, 2), (60,))
+    >>> bool(fk.violation_ <= 2)
+    True
     """
 
-    def __init__(self, n_clusters: int = 8, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
+    def __init__(self, n_clusters: int = 8, *, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
                  candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
                  n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
                  rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,
@@ -348,8 +388,27 @@ class FairKMeans:
         get_solver(self.solver, "cvxpy" if self.method == "cvxpy" else "matrices")
         return problem, k
 
-    def fit(self, X: Any, groups: Any, sample_weight: Any = None) -> "FairKMeans":
-        """Cluster ``X`` (n, d) fairly with respect to ``groups`` ((n,) or (n, a) labels)."""
+    def fit(self, X: Any, groups: Any = None, sample_weight: Any = None, *,
+            sensitive_features: Any = None) -> "FairKMeans":
+        """Cluster ``X`` fairly with respect to the groups.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+        groups : array-like of shape (n,) or (n, a)
+            Group labels (integers or strings), one column per group attribute; scikit-learn's
+            ``y`` position, so ``Pipeline.fit(X, groups)`` and ``GridSearchCV.fit(X, groups)`` pass them.
+        sample_weight : array-like of shape (n,), optional
+            Mass w(x) of every point.
+        sensitive_features : array-like, optional
+            Another name for ``groups`` (fairlearn's), see :mod:`fairopt.base`.
+
+        Returns
+        -------
+        self
+        """
+        groups = resolve_groups(groups, sensitive_features, "FairKMeans")
+        X = check_input(self, X, reset=True, min_samples=2)  # two groups need two points
         problem, k = self._validate(X, groups, sample_weight)
         rng = check_random_state(self.random_state)
         res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
@@ -375,8 +434,14 @@ class FairKMeans:
         self.alpha_ = problem.alpha
         self.beta_ = problem.beta
         self.group_labels_ = list(problem.groups.labels)
-        self.n_features_in_ = problem.points.shape[1]
         self.result_ = res
 
-    def fit_predict(self, X: Any, groups: Any, sample_weight: Any = None) -> np.ndarray:
-        return self.fit(X, groups, sample_weight).labels_
+    def _fair_labels(self, X: np.ndarray, groups: Any, sample_weight: Any) -> np.ndarray:
+        """LP (2) and the rounding at the fitted centres, with the bounds rule of ``fit``."""
+        problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha,
+                                    beta=self.beta)
+        res = fair_clustering_from_centres(problem, self.cluster_centers_, solver=self.solver, method=self.method,
+                                           time_limit=self.time_limit, rounding=self.rounding,
+                                           best_effort=self.best_effort, flow_solver=self.flow_solver)
+        warn_best_effort("FairKMeans.predict", res.status)
+        return res.labels

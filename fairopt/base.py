@@ -1,0 +1,221 @@
+"""What every fairopt estimator shares with scikit-learn: parameters, input checks, groups, scores.
+
+The estimators (:class:`fairopt.FairKMeans`, :class:`fairopt.StrictlyFairKMeans`,
+:class:`fairopt.SparseBarycenter`, :class:`fairopt.BalancedKMeans`) are scikit-learn estimators:
+they derive from :class:`sklearn.base.BaseEstimator`, so ``get_params``/``set_params``,
+:func:`sklearn.base.clone`, the readable ``repr``, pickling, ``Pipeline`` and ``GridSearchCV``
+work as for :class:`sklearn.cluster.KMeans`.
+
+How the groups reach ``fit`` inside scikit-learn's tools
+--------------------------------------------------------
+The fair estimators need the group label of every point. They take it three ways:
+
+``fit(X, groups)``
+    The second positional argument, where scikit-learn passes ``y``. So ``Pipeline.fit(X, groups)``
+    hands the groups to the last step, and ``GridSearchCV.fit(X, groups)`` splits them with ``X``
+    into the folds and passes the held-out part to ``score``: no configuration at all.
+``fit(X, sensitive_features=groups)``
+    fairlearn's name. Prefer it in meta-estimators that take ``groups`` for themselves:
+    ``GridSearchCV.fit(X, groups=...)`` gives ``groups`` to the CV splitter (``GroupKFold``), not to
+    the estimator, while ``sensitive_features`` is sliced per fold and passed to ``fit``
+    (``search.fit(X, fairkmeans__sensitive_features=g)`` for a pipeline).
+metadata routing
+    With ``sklearn.set_config(enable_metadata_routing=True)``,
+    ``FairKMeans(...).set_fit_request(sensitive_features=True)`` routes
+    ``pipeline.fit(X, sensitive_features=g)`` to the estimator; ``set_score_request`` and
+    ``set_predict_request`` do the same for ``score`` and ``predict``.
+
+scikit-learn is a core dependency: the estimator base classes are needed when the estimator
+classes are defined, and a hand-written stand-in would drift from ``clone``/``get_params``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fairopt.distances import nearest, sq_distances
+from fairopt.exceptions import ValidationError
+from fairopt.problem import validate_points
+
+__all__ = [
+    "ClusteringEstimator",
+    "FairEstimatorMixin",
+    "check_input",
+    "resolve_groups",
+    "cost_scorer",
+]
+
+
+def check_input(estimator: BaseEstimator, X: Any, reset: bool, name: str = "X", min_samples: int = 1) -> np.ndarray:
+    """``X`` as a C-contiguous float64 array of shape (n, d), checked for ``estimator``.
+
+    scikit-learn's :func:`~sklearn.utils.validation.validate_data` refuses sparse and complex input
+    and object arrays that are not numbers (``TypeError``), converts pandas frames, and records
+    ``n_features_in_`` (``reset=True``, in ``fit``) or compares with it (``reset=False``, after
+    ``fit``: "X has 3 features, but FairKMeans is expecting 2 features as input").
+    :func:`fairopt.problem.validate_points` then names the rows holding NaN or inf.
+    """
+    if X is None:
+        raise ValidationError(f"{name} is required: an array of shape (n_samples, n_features); got None")
+    arr = validate_data(estimator, X, reset=reset, accept_sparse=False, dtype=np.float64,
+                        ensure_all_finite=False, ensure_2d=True, ensure_min_samples=min_samples)
+    return validate_points(arr, name=name)
+
+
+def resolve_groups(groups: Any, sensitive_features: Any, who: str) -> Any:
+    """The group labels passed either as ``groups`` (scikit-learn's y) or as ``sensitive_features``."""
+    if groups is not None and sensitive_features is not None:
+        raise ValidationError(
+            f"{who}: pass the group labels once, as groups (the second argument) or as sensitive_features=; "
+            "got both"
+        )
+    g = sensitive_features if groups is None else groups
+    if g is None:
+        # The words scikit-learn's checks look for ("requires y to be passed, but the target y is None")
+        # are kept: the groups sit where scikit-learn passes y.
+        raise ValidationError(
+            f"{who} requires y to be passed, but the target y is None: give the group label of every point as "
+            f"fit(X, groups) or fit(X, sensitive_features=groups), an array of shape (n_samples,) or "
+            "(n_samples, n_attributes)"
+        )
+    return g
+
+
+class ClusteringEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """Base of the estimators with ``cluster_centers_``: ``transform``, nearest-centre ``predict``.
+
+    As in :class:`sklearn.cluster.KMeans`, ``transform(X)`` gives the Euclidean distance of every
+    row to every centre, shape (n_samples, n_clusters), and ``predict(X)`` the nearest centre.
+    """
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.cluster_centers_.shape[0]
+
+    def _check_fitted_input(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "cluster_centers_")
+        return check_input(self, X, reset=False)
+
+    def _nearest(self, X: np.ndarray) -> np.ndarray:
+        return nearest(X, self.cluster_centers_)[0]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distance of every row of ``X`` to every fitted centre.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+        """
+        X = self._check_fitted_input(X)
+        return np.sqrt(sq_distances(X, self.cluster_centers_))
+
+
+class FairEstimatorMixin:
+    """Groups, fair placement of new points and the cost score of the fair estimators.
+
+    Subclasses define ``fit(X, groups=None, sample_weight=None, *, sensitive_features=None)``
+    and ``_fair_labels(X, groups, sample_weight)`` (labels of new points that respect the
+    groups' bounds at the fitted centres).
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # The groups come where scikit-learn passes y: its checks then supply group labels.
+        tags.target_tags.required = True
+        return tags
+
+    def fit_predict(self, X: Any, groups: Any = None, sample_weight: Any = None, *,
+                    sensitive_features: Any = None) -> np.ndarray:
+        """``fit(X, groups).labels_``: the fair labels of the training points."""
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self.fit(X, groups, sensitive_features=sensitive_features, **weights).labels_
+
+    def predict(self, X: Any, groups: Any = None, sample_weight: Any = None, *,
+                sensitive_features: Any = None) -> np.ndarray:
+        """Cluster of every row of ``X``; fair only when the groups are given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,) or (n_samples, n_attributes), optional
+            Without groups every point goes to its nearest fitted centre, as in
+            :meth:`sklearn.cluster.KMeans.predict`: this is **not fair** (a point alone cannot
+            balance a cluster). With groups the new points are placed together, fairly, at the
+            fitted centres (see the estimator's ``predict`` notes).
+        sample_weight : array-like of shape (n_samples,), optional
+        sensitive_features : array-like, optional
+            Another name for ``groups`` (fairlearn's).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        X = self._check_fitted_input(X)
+        g = groups if groups is not None else sensitive_features
+        if groups is not None and sensitive_features is not None:
+            resolve_groups(groups, sensitive_features, type(self).__name__)
+        if g is None:
+            return self._nearest(X)
+        return self._fair_labels(X, g, sample_weight)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None, *, sensitive_features: Any = None) -> float:
+        """Opposite of the k-means cost of :meth:`predict`'s labels (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_attributes), optional
+            The group labels of ``X``; named ``y`` as in every scikit-learn ``score``, because
+            ``GridSearchCV`` passes the held-out part of what ``fit`` got as its second argument
+            (the groups). With groups the score is the cost of the fair placement of ``X`` at the
+            fitted centres, so a search compares fair costs; without, it is
+            :meth:`sklearn.cluster.KMeans.score` (the nearest-centre cost).
+        sample_weight : array-like of shape (n_samples,), optional
+        sensitive_features : array-like, optional
+            Another name for ``y`` here (fairlearn's).
+
+        Returns
+        -------
+        float
+            ``-sum_x w(x) ||x - c(x)||^2``.
+        """
+        labels = self.predict(X, y, sample_weight, sensitive_features=sensitive_features)
+        X = check_input(self, X, reset=False)
+        w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        diff = X - self.cluster_centers_[labels]
+        return -float(np.einsum("i,ij,ij->", w, diff, diff))
+
+
+def cost_scorer(estimator: Any, X: Any, y: Any = None) -> float:
+    """A scikit-learn scorer: minus the k-means cost of the estimator's labels on ``X``.
+
+    ``GridSearchCV(FairKMeans(4), grid, scoring=fairopt.cost_scorer).fit(X, groups)`` picks the
+    parameters of the lowest fair cost on the held-out folds (``y`` carries their groups). For
+    an estimator without groups (``BalancedKMeans``) ``y`` is ignored and the cost is that of
+    ``predict``.
+
+    Parameters
+    ----------
+    estimator : fitted fairopt estimator
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, a), optional
+        The group labels of the rows of ``X``.
+
+    Returns
+    -------
+    float
+        ``-sum_x ||x - c(x)||^2`` (higher is better, scikit-learn's convention).
+    """
+    if isinstance(estimator, FairEstimatorMixin):
+        return estimator.score(X, y)
+    labels = estimator.predict(X)
+    X = check_input(estimator, X, reset=False)
+    diff = X - estimator.cluster_centers_[labels]
+    return -float(np.einsum("ij,ij->", diff, diff))
