@@ -49,8 +49,10 @@ _LAZY = {
     "round_assignment": ("fairopt.fair.rounding", "round_assignment"),
     "solve_colgen": ("fairopt.assignment.colgen", "solve_colgen"),
     "ColgenResult": ("fairopt.assignment.colgen", "ColgenResult"),
+    "cost_scorer": ("fairopt.base", "cost_scorer"),
 }
-_SUBMODULES = {"models", "objectives", "datasets", "metrics", "kmeans", "candidates", "baselines", "plot", "problem", "distances",
+_SUBMODULES = {"base", "models", "objectives", "datasets", "metrics", "kmeans", "candidates", "baselines", "plot", "problem",
+               "distances",
                "results", "progress", "solvers", "assignment", "fair", "barycenter", "balanced", "distributed", "cli"}
 # Modules of the flat layout before 0.2, reachable as attributes under their old names.
 _MOVED = {"rounding": "fair.rounding", "fairlets": "fair.fairlets", "relax_merge": "fair.relax_merge",

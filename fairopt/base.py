@@ -46,7 +46,29 @@ __all__ = [
     "check_input",
     "resolve_groups",
     "cost_scorer",
+    "checks_not_applicable",
 ]
+
+_GROUPS_NAMED = ("the second argument of fit is named groups, not y (fit(X, groups) is fairopt's API; "
+                 "scikit-learn passes y there positionally, so Pipeline and GridSearchCV still work)")
+_UNSUPERVISED = "calls fit(X) without y, but a fair clustering needs the group of every point"
+_EQUAL_GROUPS = ("its random y has groups of unequal size; strictly fair clustering (alpha = beta = 1/m) "
+                 "needs equally many points of every group")
+_NOT_APPLICABLE = {
+    "FairKMeans": {
+        "check_fit_score_takes_y": _GROUPS_NAMED,
+        "check_sample_weight_equivalence_on_dense_data": "calls fit(X, y=y, ...) by keyword; " + _GROUPS_NAMED,
+        "check_clustering": _UNSUPERVISED,
+    },
+    "StrictlyFairKMeans": {
+        "check_fit_score_takes_y": _GROUPS_NAMED,
+        "check_clustering": _UNSUPERVISED,
+        **{name: _EQUAL_GROUPS for name in (
+            "check_dont_overwrite_parameters", "check_f_contiguous_array_estimator",
+            "check_methods_sample_order_invariance", "check_methods_subset_invariance", "check_fit2d_1feature",
+            "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted", "check_fit2d_predict1d")},
+    },
+}
 
 
 def check_input(estimator: BaseEstimator, X: Any, reset: bool, name: str = "X", min_samples: int = 1) -> np.ndarray:
@@ -191,6 +213,22 @@ class FairEstimatorMixin:
         w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         diff = X - self.cluster_centers_[labels]
         return -float(np.einsum("i,ij,ij->", w, diff, diff))
+
+
+def checks_not_applicable(estimator: Any) -> dict:
+    """scikit-learn checks that cannot apply to a fairopt estimator, with the reason for each.
+
+    Pass it to :func:`sklearn.utils.estimator_checks.check_estimator` as ``expected_failed_checks``:
+    every other check passes (``BalancedKMeans`` passes all of them)::
+
+        check_estimator(est, expected_failed_checks=fairopt.base.checks_not_applicable(est))
+
+    Returns
+    -------
+    dict of str to str
+        Check name -> why it cannot apply.
+    """
+    return dict(_NOT_APPLICABLE.get(type(estimator).__name__, {}))
 
 
 def cost_scorer(estimator: Any, X: Any, y: Any = None) -> float:
