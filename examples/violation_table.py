@@ -85,7 +85,7 @@ def parse_args(argv):
 
 def group_settings(ds, settings: list) -> list:
     """[(setting, attribute names, groups array)] of a loaded dataset."""
-    G = ds.groups if ds.groups.ndim == 2 else ds.groups[:, None]
+    G = ds.codes if ds.codes.ndim == 2 else ds.codes[:, None]
     out = []
     if "disjoint" in settings:
         out.append(("disjoint", ds.group_names[:1], G[:, 0]))

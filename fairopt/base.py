@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -74,14 +75,33 @@ _NOT_APPLICABLE = {
 def check_input(estimator: BaseEstimator, X: Any, reset: bool, name: str = "X", min_samples: int = 1) -> np.ndarray:
     """``X`` as a C-contiguous float64 array of shape (n, d), checked for ``estimator``.
 
-    scikit-learn's :func:`~sklearn.utils.validation.validate_data` refuses sparse and complex input
-    and object arrays that are not numbers (``TypeError``), converts pandas frames, and records
+    The shape is checked first, with fairopt's messages; then scikit-learn's
+    :func:`~sklearn.utils.validation.validate_data` refuses sparse and complex input and object
+    arrays that are not numbers (``TypeError``), converts pandas frames, and records
     ``n_features_in_`` (``reset=True``, in ``fit``) or compares with it (``reset=False``, after
-    ``fit``: "X has 3 features, but FairKMeans is expecting 2 features as input").
-    :func:`fairopt.problem.validate_points` then names the rows holding NaN or inf.
+    ``fit``: "X has 3 features, but FairKMeans is expecting 2 features as input");
+    :func:`fairopt.problem.validate_points` finally names the rows holding NaN or inf.
     """
+    who = type(estimator).__name__
     if X is None:
-        raise ValidationError(f"{name} is required: an array of shape (n_samples, n_features); got None")
+        raise ValidationError(f"{who}: {name} is required, an array of shape (n_samples, n_features); got None")
+    if not sp.issparse(X):
+        try:
+            shape = tuple(X.shape) if hasattr(X, "shape") else np.asarray(X).shape
+        except ValueError as exc:  # ragged nested lists
+            raise ValidationError(f"{who}: {name} must be a numeric array of shape (n_samples, n_features); "
+                                  f"got ragged input ({exc})") from None
+        if len(shape) != 2:
+            fix = " Reshape your data with X.reshape(-1, 1) for one feature." if len(shape) == 1 else ""
+            raise ValidationError(f"{who}: {name} must be 2-D of shape (n_samples, n_features); got shape {shape}.{fix}")
+        if shape[0] == 0:
+            raise ValidationError(f"{who}: {name} must have at least 1 row; got 0 samples, shape {shape}")
+        if shape[0] < min_samples:
+            raise ValidationError(f"{who}: {name} must have at least {min_samples} rows (two groups need two points); "
+                                  f"got {shape[0]} sample(s), shape {shape}")
+        if shape[1] == 0:
+            raise ValidationError(f"{who}: {name} must have at least one column; found 0 feature(s) (shape={shape}) "
+                                  "while a minimum of 1 is required.")
     arr = validate_data(estimator, X, reset=reset, accept_sparse=False, dtype=np.float64,
                         ensure_all_finite=False, ensure_2d=True, ensure_min_samples=min_samples)
     return validate_points(arr, name=name)

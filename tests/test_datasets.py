@@ -39,7 +39,7 @@ def test_shapes_and_group_counts_match_readme(name, data_home):
     ds = load_dataset(name, data_home=data_home)
     assert ds.X.shape == (rows, d) and ds.X.dtype == np.float64 and np.isfinite(ds.X).all()
     assert len(ds.feature_names) == d
-    G = ds.groups.reshape(rows, -1)
+    G = ds.codes.reshape(rows, -1)
     assert G.shape[1] == len(counts) == len(ds.group_names) == len(ds.group_values)
     for t, expected in enumerate(counts):
         np.testing.assert_array_equal(np.bincount(G[:, t]), expected)
@@ -59,7 +59,8 @@ def test_names_and_values(data_home):
 def test_attributes_select_group_columns(data_home):
     X, g = load("bank", data_home=data_home, attributes=["marital"])
     assert g.shape == (4521,)
-    np.testing.assert_array_equal(np.bincount(g), [528, 2797, 1196])
+    np.testing.assert_array_equal(np.unique(g, return_counts=True)[1], [528, 2797, 1196])
+    assert sorted(set(g)) == ["divorced", "married", "single"]  # the data's own values, not codes
     _, g2 = load("bank", data_home=data_home, attributes=["default", "marital"])
     np.testing.assert_array_equal(g2[:, 1], g)
     with pytest.raises(ValidationError, match="marital"):
@@ -106,7 +107,8 @@ def test_alternative_file_layouts(tmp_path):
     )
     X, g = load("adult", data_home=tmp_path)
     np.testing.assert_array_equal(X, [[39, 77516, 13, 2174, 40], [50, 83311, 13, 0, 13]])
-    np.testing.assert_array_equal(g, [[1, 1], [0, 0]])
+    np.testing.assert_array_equal(g, [["White", "Male"], ["Black", "Female"]])
+    np.testing.assert_array_equal(load_dataset("adult", data_home=tmp_path).codes, [[1, 1], [0, 0]])
     cols = ["ID", "LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE"] + [f"PAY_{i}" for i in (0, 2, 3, 4, 5, 6)] \
         + [f"BILL_AMT{i}" for i in range(1, 7)] + [f"PAY_AMT{i}" for i in range(1, 7)] + ["default payment next month"]
     rows = [",".join(f"X{i}" for i in range(len(cols))), ",".join(cols)]
@@ -115,7 +117,8 @@ def test_alternative_file_layouts(tmp_path):
     (tmp_path / "creditcard.csv").write_text("\n".join(rows) + "\n")
     X, g = load("creditcard", data_home=tmp_path)
     assert X.shape == (4, 14)
-    np.testing.assert_array_equal(g, [[1, 0], [2, 1], [3, 2], [0, 3]])
+    assert g.tolist() == [[1, "<=1"], [2, "2"], [3, "3"], [0, ">=4"]]
+    np.testing.assert_array_equal(load_dataset("creditcard", data_home=tmp_path).codes, [[1, 0], [2, 1], [3, 2], [0, 3]])
 
 
 def test_stochastic_balls():
@@ -154,3 +157,21 @@ def test_default_data_home(monkeypatch, tmp_path):
     monkeypatch.delenv("FAIROPT_DATA", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert datasets._data_home(None) == tmp_path / "fairopt_data"
+
+
+def test_load_returns_the_datas_own_group_values(data_home):
+    import csv
+    X, g = load("bank", data_home=data_home, max_points=300, random_state=0)
+    ds = load_dataset("bank", data_home=data_home, max_points=300, random_state=0)
+    with open(f"{data_home}/bank.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    expected = np.array([[rows[i]["marital"], rows[i]["default"]] for i in ds.indices])
+    np.testing.assert_array_equal(g, expected)  # the file's strings, row by row
+    assert g.dtype.kind == "U"
+    # creditcard mixes integer (MARRIAGE) and bucketed string (EDUCATION) values: one object array.
+    _, gc = load("creditcard", data_home=data_home, max_points=50, random_state=0)
+    assert gc.dtype == object and {type(v) for v in gc[:, 0]} == {int} and set(gc[:, 1]) <= {"<=1", "2", "3", ">=4"}
+    # Errors and bounds speak the data's language.
+    import fairopt
+    with pytest.raises(fairopt.ValidationError, match="'divorced'"):
+        fairopt.FairKMeans(2, delta=None, beta={"married": 0.1, "single": 0.1}).fit(X, g[:, 0])

@@ -186,7 +186,8 @@ def test_best_effort_must_be_a_flag(no_solve):
 def test_infeasible_bounds_name_the_group_and_the_arithmetic(no_solve, data_home):
     # The example: bank's 'divorced' are 528 of 4521 points (11.7%).
     ds = fairopt.datasets.load_dataset("bank", data_home=data_home, attributes=["marital"])
-    X_b, G_b = ds.X, np.asarray(ds.group_values[0])[ds.groups]
+    X_b, G_b = ds.X, ds.groups  # the data's own values: 'divorced', 'married', 'single'
+    np.testing.assert_array_equal(G_b, np.asarray(ds.group_values[0])[ds.codes])
     with pytest.raises(InfeasibleBoundsError, match=r"group 'divorced' is 11\.7% of the data but beta asks at least "
                                                     r"15\.0% in every cluster") as info:
         FairKMeans(n_clusters=4, delta=None, beta={"divorced": 0.15, "married": 0.5, "single": 0.2}).fit(X_b, G_b)
