@@ -171,12 +171,51 @@ def check_distinct_points(points: np.ndarray, k: int, name: str = "n_clusters") 
         )
 
 
-def bounds_from_delta(ratios: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+def bounds_from_delta(ratios_or_groups: Any, delta: float, weights: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Fairness bounds from a slack delta (the papers' convention).
 
     ``beta_i = r_i (1 - delta)`` and ``alpha_i = r_i / (1 - delta)`` with r_i the share of
     group i in the data; alpha is clipped to 1.
+
+    Parameters
+    ----------
+    ratios_or_groups : array-like
+        Either the shares r_i, a float array of shape (m,), or the group labels themselves
+        (integers or strings, shape (n,) or (n, a), or a :class:`GroupStructure`), from which
+        the shares are computed. A 1-D float array is read as shares; give float-valued labels
+        as integers or strings.
+    delta : float in [0, 1)
+    weights : array-like of shape (n,), optional
+        Point masses when labels are given (the shares are then shares of mass).
+
+    Returns
+    -------
+    alpha, beta : ndarray of shape (m,)
+        For labels, in the group order of :func:`encode_groups` (``encode_groups(groups, n).labels``:
+        attribute by attribute, sorted values), the order every model and estimator uses.
+
+    Examples
+    --------
+    >>> alpha, beta = bounds_from_delta(["red", "blue", "red", "red"], 0.2)   # groups 'blue', 'red'
+    >>> alpha.round(4).tolist(), beta.round(4).tolist()
+    ([0.3125, 0.9375], [0.2, 0.6])
     """
+    if not (isinstance(delta, (int, float, np.integer, np.floating)) and not isinstance(delta, bool)
+            and 0.0 <= float(delta) < 1.0):
+        raise ValidationError(f"delta must be a number in [0, 1); got {delta!r}")
+    arr = None if isinstance(ratios_or_groups, GroupStructure) else np.asarray(ratios_or_groups)
+    if arr is not None and arr.ndim == 1 and arr.dtype.kind == "f":
+        ratios = arr
+        if not (np.all(np.isfinite(ratios)) and np.all((ratios >= 0) & (ratios <= 1))):
+            raise ValidationError(
+                "bounds_from_delta: a float array is read as the group shares r_i, which lie in [0, 1]; "
+                f"got {ratios_or_groups!r}. To pass group labels, give them as integers or strings"
+            )
+    else:
+        n = ratios_or_groups.n_points if arr is None else arr.shape[0]
+        g = encode_groups(ratios_or_groups, n)
+        w = validate_weights(weights, n)
+        ratios = g.group_weights(w) / w.sum()
     alpha = np.minimum(ratios / (1.0 - delta), 1.0)
     beta = ratios * (1.0 - delta)
     return alpha, beta

@@ -84,9 +84,9 @@ def build_pyomo(points: Any, centres: Any, sizes: Any = None, weights: Any = Non
     model.P = pyo.RangeSet(0, n - 1, doc="points x")
     model.C = pyo.RangeSet(0, k - 1, doc="centres j")
     # Parameters
-    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, j: float(D[x, j]), doc="||x - mu_j||^2")
-    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), doc="mass w(x)")
-    model.size = pyo.Param(model.C, initialize=lambda _, j: float(s[j]), doc="prescribed size of cluster j")
+    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, j: float(D[x, j]), within=pyo.Reals, doc="||x - mu_j||^2")
+    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), within=pyo.Reals, doc="mass w(x)")
+    model.size = pyo.Param(model.C, initialize=lambda _, j: float(s[j]), within=pyo.Reals, doc="prescribed size of cluster j")
     # Variables
     model.F = pyo.Var(model.P, model.C, domain=pyo.NonNegativeReals, doc="mass of x sent to mu_j")
     # Constraints
@@ -116,7 +116,7 @@ def build_cvxpy(points: Any, centres: Any, sizes: Any = None, weights: Any = Non
         "sizes": cp.sum(F, axis=0) == s,
     }
     for nm, con in constraints.items():
-        con._fairopt_name = nm
+        con.label = nm  # CVXPY's constraint label: the key of its dual in SolveResult.duals
     return cp.Problem(cp.Minimize(cp.sum(cp.multiply(D, F))), list(constraints.values()))
 
 

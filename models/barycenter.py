@@ -96,9 +96,9 @@ def build_pyomo(measures: Sequence, support: Any, name: str = "barycenter"):
     # Parameters
     for i, (w, D) in enumerate(zip(masses, dists)):
         Xi = model.component(f"X{i}")
-        model.add_component(f"mu{i}", pyo.Param(Xi, initialize=dict(enumerate(w.tolist())), doc=f"mu_{i}(x)"))
+        model.add_component(f"mu{i}", pyo.Param(Xi, initialize=dict(enumerate(w.tolist())), within=pyo.Reals, doc=f"mu_{i}(x)"))
         model.add_component(
-            f"dist{i}", pyo.Param(Xi, model.S, initialize=lambda _, x, t, D=D: float(D[x, t]), doc="||x - s||^2")
+            f"dist{i}", pyo.Param(Xi, model.S, initialize=lambda _, x, t, D=D: float(D[x, t]), within=pyo.Reals, doc="||x - s||^2")
         )
     # Variables
     for i in range(m):
@@ -155,7 +155,7 @@ def build_cvxpy(measures: Sequence, support: Any):
     col_sums = cp.vstack([cp.sum(Ti, axis=0) for Ti in T])
     constraints["target"] = col_sums - np.ones((m, 1)) @ cp.reshape(nu, (1, s), order="C") == 0
     for nm, con in constraints.items():
-        con._fairopt_name = nm
+        con.label = nm  # CVXPY's constraint label: the key of its dual in SolveResult.duals
     cost = sum(cp.sum(cp.multiply(D, Ti)) for D, Ti in zip(dists, T))
     return cp.Problem(cp.Minimize(cost), list(constraints.values()))
 

@@ -263,9 +263,9 @@ def build_pyomo(network: Network, name: str = "circulation"):
     model.V = pyo.RangeSet(0, net.n_nodes - 1, doc="nodes: Source, points, hubs c^i, centres, Sink")
     model.A = pyo.RangeSet(0, net.n_arcs - 1, doc="arcs (tail -> head)")
     # Parameters
-    model.arc_cost = pyo.Param(model.A, initialize=dict(enumerate(net.cost.tolist())), doc="cost per unit")
-    model.lower = pyo.Param(model.A, initialize=dict(enumerate(net.lower.tolist())), doc="lower flow bound")
-    model.upper = pyo.Param(model.A, initialize=dict(enumerate(net.upper.tolist())), doc="upper flow bound")
+    model.arc_cost = pyo.Param(model.A, initialize=dict(enumerate(net.cost.tolist())), within=pyo.Reals, doc="cost per unit")
+    model.lower = pyo.Param(model.A, initialize=dict(enumerate(net.lower.tolist())), within=pyo.Reals, doc="lower flow bound")
+    model.upper = pyo.Param(model.A, initialize=dict(enumerate(net.upper.tolist())), within=pyo.Reals, doc="upper flow bound")
     # Variables
     model.flow = pyo.Var(model.A, bounds=lambda m_, a: (m_.lower[a], m_.upper[a]), doc="flow on arc a")
     # Constraints: one linear expression per node from the incidence rows.
@@ -299,7 +299,7 @@ def build_cvxpy(network: Network):
     net = network
     flow = cp.Variable(net.n_arcs, name="flow", bounds=[net.lower, net.upper])
     conservation = net.incidence() @ flow == 0
-    conservation._fairopt_name = "conservation"
+    conservation.label = "conservation"  # the key of its dual in SolveResult.duals
     return cp.Problem(cp.Minimize(net.cost @ flow), [conservation])
 
 

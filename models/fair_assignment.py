@@ -75,28 +75,41 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     Returns
     -------
     pyomo.environ.ConcreteModel
-        Sets ``P`` (points), ``C`` (centres), ``G`` (groups); variables ``phi[x, c]``,
-        ``W[c]``; constraints ``mass[x]``, ``total[c]``, ``fair_upper[i, c]``,
-        ``fair_lower[i, c]``; objective ``cost``.
+        Sets ``P`` (points), ``C`` (centres), ``G`` (groups) and ``members[i]`` (P_i, the points
+        of group i, ordered); parameters ``dist[x, c]``, ``w[x]``, ``alpha[i]``, ``beta[i]``;
+        variables ``phi[x, c]``, ``W[c]``; constraints ``mass[x]``, ``total[c]``,
+        ``fair_upper[i, c]``, ``fair_lower[i, c]``; objective ``cost``. Group i is
+        ``encode_groups(groups, n).labels[i]``.
+
+    Examples
+    --------
+    A constraint over a group, written with the model's own sets, e.g. every centre takes at
+    least one unit of group 0:
+
+    >>> import pyomo.environ as pyo                                                    # doctest: +SKIP
+    >>> m = build_pyomo(X, centres, groups, alpha, beta)                               # doctest: +SKIP
+    >>> m.some = pyo.Constraint(m.C, rule=lambda m, c: sum(m.phi[x, c] for x in m.members[0]) >= 1)  # doctest: +SKIP
     """
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     points, centres, g, alpha, beta, w, D = _inputs(points, centres, groups, alpha, beta, weights, objective)
     n, k, m = points.shape[0], centres.shape[0], g.n_groups
-    members = [np.flatnonzero(col).tolist() for col in g.membership.T.toarray().astype(bool)]
+    Mt = sp.csc_matrix(g.membership)  # column i lists the points of group i
+    members = {i: Mt.indices[Mt.indptr[i]:Mt.indptr[i + 1]].tolist() for i in range(m)}
 
     model = pyo.ConcreteModel(name=name)
     # Sets
     model.P = pyo.RangeSet(0, n - 1, doc="points x")
     model.C = pyo.RangeSet(0, k - 1, doc="centres c")
     model.G = pyo.RangeSet(0, m - 1, doc="groups i")
+    model.members = pyo.Set(model.G, within=model.P, initialize=members, ordered=True, doc="P_i: the points of group i")
     # Parameters
-    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, c: float(D[x, c]),
+    model.dist = pyo.Param(model.P, model.C, initialize=lambda _, x, c: float(D[x, c]), within=pyo.Reals,
                            doc=f"cost(x, c) = {arc_cost(objective).label}")
-    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), doc="mass w(x)")
-    model.alpha = pyo.Param(model.G, initialize=lambda _, i: float(alpha[i]), doc="upper share alpha_i")
-    model.beta = pyo.Param(model.G, initialize=lambda _, i: float(beta[i]), doc="lower share beta_i")
+    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), within=pyo.Reals, doc="mass w(x)")
+    model.alpha = pyo.Param(model.G, initialize=lambda _, i: float(alpha[i]), within=pyo.Reals, doc="upper share alpha_i")
+    model.beta = pyo.Param(model.G, initialize=lambda _, i: float(beta[i]), within=pyo.Reals, doc="lower share beta_i")
     # Variables
     model.phi = pyo.Var(model.P, model.C, domain=pyo.NonNegativeReals, doc="mass of x sent to c")
     model.W = pyo.Var(model.C, domain=pyo.NonNegativeReals, doc="mass received by c")
@@ -104,10 +117,10 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
     model.mass = pyo.Constraint(model.P, rule=lambda m_, x: sum(m_.phi[x, c] for c in m_.C) == m_.w[x])
     model.total = pyo.Constraint(model.C, rule=lambda m_, c: sum(m_.phi[x, c] for x in m_.P) == m_.W[c])
     model.fair_upper = pyo.Constraint(
-        model.G, model.C, rule=lambda m_, i, c: sum(m_.phi[x, c] for x in members[i]) - m_.alpha[i] * m_.W[c] <= 0
+        model.G, model.C, rule=lambda m_, i, c: sum(m_.phi[x, c] for x in m_.members[i]) - m_.alpha[i] * m_.W[c] <= 0
     )
     model.fair_lower = pyo.Constraint(
-        model.G, model.C, rule=lambda m_, i, c: sum(m_.phi[x, c] for x in members[i]) - m_.beta[i] * m_.W[c] >= 0
+        model.G, model.C, rule=lambda m_, i, c: sum(m_.phi[x, c] for x in m_.members[i]) - m_.beta[i] * m_.W[c] >= 0
     )
     # Objective: one linear expression over all n*k arcs (much faster than a nested sum).
     phis = list(model.phi.values())
@@ -122,8 +135,25 @@ def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
                 objective: str = "kmeans"):
     """LP (2) as a ``cvxpy.Problem`` built from vectorised expressions.
 
-    Parameters are those of :func:`build_pyomo`. Constraints come in the order
-    ``mass``, ``total``, ``fair_upper``, ``fair_lower`` (each one vector constraint).
+    Parameters are those of :func:`build_pyomo`.
+
+    Returns
+    -------
+    cvxpy.Problem
+        Its variables by name in ``problem.var_dict``: ``"phi"`` (n, k) and ``"W"`` (k,).
+        Its constraints, in the order ``mass``, ``total``, ``fair_upper``, ``fair_lower`` (one
+        vector constraint each), carry those names as their CVXPY ``label``; the duals of
+        :func:`fairopt.solve` come back under the labels, so a constraint you add with a label
+        of your choice has its dual under that name.
+
+    Examples
+    --------
+    >>> import cvxpy as cp, fairopt                                                   # doctest: +SKIP
+    >>> prob = build_cvxpy(X, centres, groups, alpha, beta)                          # doctest: +SKIP
+    >>> W = prob.var_dict["W"]                                                        # doctest: +SKIP
+    >>> cap = (W <= 20).set_label("capacity")                                         # doctest: +SKIP
+    >>> res = fairopt.solve(cp.Problem(prob.objective, [*prob.constraints, cap]))    # doctest: +SKIP
+    >>> res.duals["capacity"]    # d objective / d capacity, one per centre           # doctest: +SKIP
     """
     import cvxpy as cp
 
@@ -140,7 +170,7 @@ def build_cvxpy(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, w
         "fair_lower": Wi - cp.outer(beta, W) >= 0,
     }
     for nm, con in constraints.items():
-        con._fairopt_name = nm
+        con.label = nm  # CVXPY's constraint label: the key of its dual in SolveResult.duals
     return cp.Problem(cp.Minimize(cp.sum(cp.multiply(D, phi))), list(constraints.values()))
 
 

@@ -117,6 +117,8 @@ def solve_cvxpy(problem, solver, time_limit, threads, options, verbose) -> Solve
         for i, con in enumerate(problem.constraints):
             d = _dual(con)
             if d is not None:
-                nm = con.constr_id if not getattr(con, "_fairopt_name", None) else con._fairopt_name
-                duals[str(nm)] = d
+                # The constraint's CVXPY label (``con.label = "capacity"``) names its dual; an
+                # unlabelled constraint is keyed by its constr_id.
+                nm = getattr(con, "label", None)
+                duals[str(nm if nm else con.constr_id)] = d
     return SolveResult(status, obj, values, duals, seconds, solver, str(st))

@@ -117,7 +117,7 @@ def test_same_names_in_all_three_formulations():
     M = bt.to_matrices(X, C)
     assert {v.local_name for v in m.component_objects(pyo.Var)} == {v.name() for v in prob.variables()} == set(M.var_blocks) == {"F"}
     cons = [c.local_name for c in m.component_objects(pyo.Constraint)]
-    assert cons == [c._fairopt_name for c in prob.constraints] == list(M.row_blocks) == ["rows", "sizes"]
+    assert cons == [c.label for c in prob.constraints] == list(M.row_blocks) == ["rows", "sizes"]
     assert M.var_blocks == {"F": (6, 2)} and M.row_blocks == {"rows": (6,), "sizes": (2,)}
     assert m.cost.is_minimizing()
     D = ((X[:, None, :] - C[None]) ** 2).sum(axis=2)

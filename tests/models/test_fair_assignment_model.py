@@ -171,7 +171,7 @@ def test_same_names_in_all_three_formulations():
     prob = lp2.build_cvxpy(*args)
     M = lp2.to_matrices(*args)
     assert pyomo_vars == {v.name() for v in prob.variables()} == set(M.var_blocks) == {"phi", "W"}
-    assert pyomo_cons == [c._fairopt_name for c in prob.constraints] == list(M.row_blocks)
+    assert pyomo_cons == [c.label for c in prob.constraints] == list(M.row_blocks)
     assert pyomo_cons == ["mass", "total", "fair_upper", "fair_lower"]
     assert M.var_blocks == {"phi": (6, 2), "W": (2,)}
     assert M.row_blocks == {"mass": (6,), "total": (2,), "fair_upper": (2, 2), "fair_lower": (2, 2)}

@@ -201,7 +201,7 @@ def test_cvxpy_unique_dual_both_orientations(solver):
     for flip in (False, True):
         x = cp.Variable(2, nonneg=True)
         con = (3 <= cp.sum(x)) if flip else (cp.sum(x) >= 3)
-        con._fairopt_name = "r"
+        con.label = "r"
         prob = cp.Problem(cp.Minimize(x[0] + 2 * x[1]), [con, x[0] <= 1])
         res = fairopt.solve(prob, solver=solver, require_optimal=True)
         assert res.objective == pytest.approx(5.0, rel=1e-6)
