@@ -1,5 +1,9 @@
 """Figures: clusters in the plane, group composition against the bounds, cost against k.
 
+:func:`plot_fairness` draws the two that explain a fair clustering at a glance, side by side:
+the clusters (colour = cluster, marker = group) and every cluster's group composition against
+the bounds alpha_i, beta_i. Legends sit outside the data.
+
 Every function takes arrays and returns a :class:`matplotlib.figure.Figure` drawn on the Agg
 canvas (no display, no pyplot state, safe in worker threads); :func:`save_figure` writes it
 whole or not at all. matplotlib is optional: ``pip install 'fairopt[plot]'``.
@@ -18,9 +22,13 @@ from fairopt.groups import encode_groups
 from fairopt.problem import resolve_bounds, validate_points, validate_weights
 from fairopt.results import atomic_write
 
-__all__ = ["plot_clusters", "plot_composition", "plot_cost_vs_k", "save_figure", "cluster_shares", "pca_2d"]
+__all__ = ["plot_clusters", "plot_composition", "plot_fairness", "plot_cost_vs_k", "save_figure", "cluster_shares",
+           "pca_2d"]
 
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+# Filled shapes that stay distinct at small sizes (a thin dark edge separates touching markers);
+# "X" is left for the centres.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h", "<", ">", "p", "d")
+_OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0, "fontsize": "small"}
 
 
 def _figure(figsize: tuple, dpi: float):
@@ -42,6 +50,12 @@ def _colours(n: int) -> list:
     if n <= 20:
         return [colormaps["tab20"](i) for i in range(n)]
     return [colormaps["turbo"](t) for t in np.linspace(0.05, 0.95, n)]
+
+
+def _group_colours(m: int) -> list:
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](t) for t in np.linspace(0.0, 0.9, m)] if m > 1 else [colormaps["viridis"](0.3)]
 
 
 def _labels(labels: Any, n: int, name: str = "labels") -> np.ndarray:
@@ -96,6 +110,12 @@ def plot_clusters(points: Any, labels: Any, groups: Any = None, centres: Any = N
     -------
     matplotlib.figure.Figure
     """
+    fig = _figure(figsize, dpi)
+    _draw_clusters(fig.add_subplot(), points, labels, groups, centres, title, group_attribute)
+    return fig
+
+
+def _draw_clusters(ax, points, labels, groups, centres, title, group_attribute) -> None:
     X = validate_points(points)
     n, d = X.shape
     lab = _labels(labels, n)
@@ -117,11 +137,11 @@ def plot_clusters(points: Any, labels: Any, groups: Any = None, centres: Any = N
         CY = None if C is None else np.column_stack([C[:, 0], np.zeros(C.shape[0])])
         xlabel, ylabel = "x[0]", ""
 
-    fig = _figure(figsize, dpi)
-    ax = fig.add_subplot()
     colours = np.asarray(_colours(max(k, 1)))
+    size = 18 if n <= 2000 else 8
+    handles = []
     if groups is None:
-        ax.scatter(XY[:, 0], XY[:, 1], c=colours[lab], s=14, marker="o", linewidths=0)
+        ax.scatter(XY[:, 0], XY[:, 1], c=colours[lab], s=size, marker="o", linewidths=0)
     else:
         gs = encode_groups(groups, n)
         if not 0 <= group_attribute < gs.n_attributes:
@@ -131,21 +151,23 @@ def plot_clusters(points: Any, labels: Any, groups: Any = None, centres: Any = N
         # matplotlib draws one marker shape per call: one scatter per group.
         for j, g in enumerate(ids):
             mask = codes == g
-            ax.scatter(XY[mask, 0], XY[mask, 1], c=colours[lab[mask]], s=16, marker=_MARKERS[j % len(_MARKERS)],
-                       linewidths=0, label=f"group {gs.labels[g]}")
+            ax.scatter(XY[mask, 0], XY[mask, 1], c=colours[lab[mask]], s=size, marker=_MARKERS[j % len(_MARKERS)],
+                       edgecolors="0.15", linewidths=0.3)
+            handles.append(ax.scatter([], [], c="0.55", s=30, marker=_MARKERS[j % len(_MARKERS)], edgecolors="0.15",
+                                      linewidths=0.3, label=f"group {gs.labels[g]}"))
     if CY is not None:
         ax.scatter(CY[:, 0], CY[:, 1], c=colours[np.arange(CY.shape[0]) % len(colours)], s=160, marker="X",
-                   edgecolors="black", linewidths=1.2, label="centres", zorder=3)
-    if groups is not None or CY is not None:
-        leg = ax.legend(loc="best", fontsize="small", markerscale=0.9)
-        for handle in leg.legend_handles:  # group markers in neutral grey: colour means cluster
-            if handle.get_label() != "centres" and hasattr(handle, "set_facecolor"):
-                handle.set_facecolor("0.4")
+                   edgecolors="black", linewidths=1.2, zorder=3)
+        handles.append(ax.scatter([], [], c="white", s=90, marker="X", edgecolors="black", linewidths=1.2,
+                                  label="centres"))
+    if k <= 12:  # one legend row per cluster colour; beyond that the colours speak for themselves
+        handles += [ax.scatter([], [], c=[colours[c]], s=30, marker="o", label=f"cluster {c}") for c in range(k)]
+    if handles:
+        ax.legend(handles=handles, **_OUTSIDE)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     heading = title if title is not None else f"{k} clusters, {n} points"
     ax.set_title(heading if subtitle is None else f"{heading}\n{subtitle}", fontsize="medium")
-    return fig
 
 
 def cluster_shares(labels_or_assignment: Any, groups: Any, weights: Any = None, n_clusters: int | None = None):
@@ -222,16 +244,23 @@ def plot_composition(labels_or_assignment: Any, groups: Any, alpha: Any = None, 
     """
     shares, mass, gs = cluster_shares(labels_or_assignment, groups, weights=weights, n_clusters=n_clusters)
     k, m = shares.shape
+    if figsize is None:
+        figsize = (min(max(6.4, 0.35 * k * (m + 1)), 24.0), 4.8)
+    fig = _figure(figsize, dpi)
+    _draw_composition(fig.add_subplot(), labels_or_assignment, groups, alpha, beta, delta, weights, n_clusters, title)
+    return fig
+
+
+def _draw_composition(ax, labels_or_assignment, groups, alpha, beta, delta, weights, n_clusters, title) -> None:
+    shares, mass, gs = cluster_shares(labels_or_assignment, groups, weights=weights, n_clusters=n_clusters)
+    k, m = shares.shape
     bounds = None
     if alpha is not None or beta is not None or delta is not None:
         w = validate_weights(weights, gs.n_points) if np.ndim(labels_or_assignment) == 1 else \
             np.asarray(sp.csr_matrix(labels_or_assignment).sum(axis=1)).ravel()
         bounds = resolve_bounds(gs, w, delta=delta, alpha=alpha, beta=beta)
-    if figsize is None:
-        figsize = (min(max(6.4, 0.35 * k * (m + 1)), 24.0), 4.8)
-    fig = _figure(figsize, dpi)
-    ax = fig.add_subplot()
-    colours = _colours(m)
+    # Groups in a sequential palette, so they do not read as the clusters' qualitative colours.
+    colours = _group_colours(m)
     width = 0.8 / m
     x = np.arange(k, dtype=np.float64)
     for i in range(m):
@@ -248,8 +277,64 @@ def plot_composition(labels_or_assignment: Any, groups: Any, alpha: Any = None, 
     ax.set_xlabel("cluster")
     ax.set_ylabel("share of the cluster")
     ax.set_ylim(0, min(1.05, 1.15 * max(float(shares.max(initial=0.0)), 0.0 if bounds is None else float(bounds[0].max()))) or 1.0)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    ax.legend(**_OUTSIDE)
     ax.set_title(title if title is not None else "group composition of every cluster", fontsize="medium")
+
+
+def plot_fairness(points: Any, labels: Any, groups: Any, centres: Any = None, alpha: Any = None, beta: Any = None,
+                  delta: float | None = None, weights: Any = None, title: str | None = None, group_attribute: int = 0,
+                  figsize: tuple | None = None, dpi: float = 100):
+    """The clusters and, beside them, every cluster's group composition against the bounds.
+
+    One call for the figure of ``fairopt fair-kmeans --plot``: the left panel is
+    :func:`plot_clusters` (colour = cluster, marker = group), the right one
+    :func:`plot_composition` (bar i of cluster c is W_i(c) / W(c); a solid tick marks alpha_i,
+    a dashed one beta_i). Both legends sit to the right of their data.
+
+    Parameters
+    ----------
+    points : array-like of shape (n, d)
+    labels : array-like of int, shape (n,)
+    groups : array-like of shape (n,) or (n, a)
+    centres : array-like of shape (k, d), optional
+    alpha, beta : float, array of shape (m,) or mapping, optional
+    delta : float in [0, 1), optional
+        Bounds from the slack, as :class:`fairopt.FairKMeans` computes them.
+    weights : array-like of shape (n,), optional
+    title : str, optional
+        The figure's title.
+    group_attribute : int
+        With several group attributes, the column whose groups give the markers.
+    figsize : (float, float), optional
+        Grows with the number of clusters and groups by default.
+    dpi : float
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig.axes[0]`` holds the clusters, ``fig.axes[1]`` the composition bars
+        (``fig.axes[1].containers[i]``: the bars of group i).
+
+    Examples
+    --------
+    >>> import fairopt                                                            # doctest: +SKIP
+    >>> fk = fairopt.FairKMeans(3, delta=0.1).fit(X, groups)                      # doctest: +SKIP
+    >>> fig = fairopt.plot.plot_fairness(X, fk.labels_, groups, centres=fk.cluster_centers_, delta=0.1)  # doctest: +SKIP
+    >>> fairopt.plot.save_figure(fig, "fair.png")                                  # doctest: +SKIP
+    """
+    n = validate_points(points).shape[0]
+    lab = _labels(labels, n)
+    k = int(lab.max(initial=-1)) + 1 if centres is None else max(int(lab.max(initial=-1)) + 1, np.shape(centres)[0])
+    m = encode_groups(groups, n).n_groups
+    bars = min(max(5.0, 0.2 * k * (m + 1)), 11.0)  # inches for the bars: about 0.2 per bar
+    if figsize is None:
+        figsize = (6.0 + bars + 3.0, 5.5)  # scatter, bars, and the two legends outside
+    fig = _figure(figsize, dpi)
+    left, right = fig.subplots(1, 2, width_ratios=[5.0, bars])
+    _draw_clusters(left, points, lab, groups, centres, "clusters", group_attribute)
+    _draw_composition(right, lab, groups, alpha, beta, delta, weights, k, "group composition against the bounds")
+    if title is not None:
+        fig.suptitle(title, fontsize="large")
     return fig
 
 

@@ -140,3 +140,28 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     with pytest.raises(ImportError, match=r"pip install 'fairopt\[plot\]'"):
         plot_clusters(X, labels)
+
+
+def test_plot_fairness_two_panels_with_legends_outside(tmp_path):
+    from fairopt.plot import plot_fairness
+    X, labels, groups = _instance()
+    rng = np.random.default_rng(2)
+    groups = rng.choice(["a", "b", "c", "d", "e", "f", "g", "h", "i"], size=labels.size)  # 9 groups, as complex
+    centres = np.stack([X[labels == c].mean(axis=0) for c in range(3)])
+    fig = plot_fairness(X, labels, groups, centres=centres, delta=0.2, title="t", dpi=60)
+    scatter, bars = fig.axes[:2]
+    # Bars: the numpy shares of every group in every cluster.
+    counts = np.zeros((3, 9))
+    np.add.at(counts, (labels, np.searchsorted(list("abcdefghi"), groups)), 1)
+    shares = counts / counts.sum(1, keepdims=True)
+    for i, cont in enumerate(bars.containers):
+        assert np.allclose([p.get_height() for p in cont.patches], shares[:, i])
+    # Nine distinct group markers in the scatter's legend, plus the centres and the clusters.
+    labels_shown = [t.get_text() for t in scatter.get_legend().get_texts()]
+    assert labels_shown[:9] == [f"group {c}" for c in "abcdefghi"] and "centres" in labels_shown
+    # Legends sit right of their axes (outside the data).
+    fig.canvas.draw()
+    for ax in (scatter, bars):
+        assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1 - 1
+    path = save_figure(fig, tmp_path / "fair.png")
+    _check_png(path, tuple(fig.get_size_inches()), 60)

@@ -23,7 +23,7 @@ from fairopt.groups import encode_groups
 from fairopt.models import fair_assignment as lp2
 from fairopt.models import fair_kcenter
 from fairopt.objectives import OBJECTIVES
-from fairopt.plot import plot_clusters
+from fairopt.plot import plot_fairness
 from fairopt.results import result_record
 from fairopt.solvers.core import export
 from fairopt.solvers.resources import check_fits
@@ -124,7 +124,7 @@ def run(args) -> int:
                                extra={"labels": fk.labels_.tolist(), "centres": fk.cluster_centers_.tolist()})
 
         def figure():
-            return plot_clusters(X, fk.labels_, groups=G, centres=fk.cluster_centers_,
+            return plot_fairness(X, fk.labels_, G, centres=fk.cluster_centers_, alpha=fk.alpha_, beta=fk.beta_,
                                  title=f"Relax and Merge, k={args.k}, delta={args.delta}")
 
         write_outputs(args, record, figure)

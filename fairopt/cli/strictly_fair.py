@@ -21,7 +21,7 @@ from fairopt.cli.common import (
     write_outputs,
 )
 from fairopt.fair.fairlets import StrictlyFairKMeans
-from fairopt.plot import plot_clusters
+from fairopt.plot import plot_fairness
 from fairopt.results import result_record
 
 __all__ = ["add_subparser", "run"]
@@ -79,7 +79,7 @@ def run(args) -> int:
         )
 
         def figure():
-            return plot_clusters(X, sf.labels_, groups=G, centres=sf.cluster_centers_,
+            return plot_fairness(X, sf.labels_, G, centres=sf.cluster_centers_, delta=0.0,
                                  title=f"Strictly fair k-means (fairlets), k={args.k}")
 
         write_outputs(args, record, figure)

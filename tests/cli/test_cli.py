@@ -139,6 +139,8 @@ def test_fair_kmeans_writes_a_png(fair_kmeans_run):
     assert png_path.read_bytes()[:8] == PNG_SIGNATURE
     image = pytest.importorskip("matplotlib.image").imread(png_path)
     assert image.ndim == 3 and min(image.shape[:2]) > 100
+    # Two panels side by side (fairopt.plot.plot_fairness): clusters and composition against the bounds.
+    assert image.shape[1] > 2 * image.shape[0]
 
 
 def test_fair_kmeans_refuses_to_overwrite_json(tmp_path, data_home, capsys):
