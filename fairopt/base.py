@@ -144,6 +144,22 @@ class ClusteringEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Clu
     def _nearest(self, X: np.ndarray) -> np.ndarray:
         return nearest(X, self.cluster_centers_)[0]
 
+    def score(self, X: Any, y: Any = None) -> float:
+        """Opposite of the nearest-centre cost of ``X``, as :meth:`sklearn.cluster.KMeans.score`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        float
+            ``-sum_x min_c ||x - c||^2``.
+        """
+        X = self._check_fitted_input(X)
+        return -float(nearest(X, self.cluster_centers_)[1].sum())
+
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance of every row of ``X`` to every fitted centre.
 
@@ -255,13 +271,14 @@ def cost_scorer(estimator: Any, X: Any, y: Any = None) -> float:
     """A scikit-learn scorer: minus the k-means cost of the estimator's labels on ``X``.
 
     ``GridSearchCV(FairKMeans(4), grid, scoring=fairopt.cost_scorer).fit(X, groups)`` picks the
-    parameters of the lowest fair cost on the held-out folds (``y`` carries their groups). For
-    an estimator without groups (``BalancedKMeans``) ``y`` is ignored and the cost is that of
-    ``predict``.
+    parameters of the lowest fair cost on the held-out folds (``y`` carries their groups). It
+    calls ``estimator.score(X, y)``, so a ``Pipeline`` ending in a fairopt estimator is scored
+    in the space its last step sees (after ``StandardScaler``, say). For an estimator without
+    groups (``BalancedKMeans``) ``y`` is ignored and the cost is that of ``predict``.
 
     Parameters
     ----------
-    estimator : fitted fairopt estimator
+    estimator : fitted fairopt estimator, or a Pipeline ending in one
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, a), optional
         The group labels of the rows of ``X``.
@@ -271,9 +288,4 @@ def cost_scorer(estimator: Any, X: Any, y: Any = None) -> float:
     float
         ``-sum_x ||x - c(x)||^2`` (higher is better, scikit-learn's convention).
     """
-    if isinstance(estimator, FairEstimatorMixin):
-        return estimator.score(X, y)
-    labels = estimator.predict(X)
-    X = check_input(estimator, X, reset=False)
-    diff = X - estimator.cluster_centers_[labels]
-    return -float(np.einsum("ij,ij->", diff, diff))
+    return float(estimator.score(X, y))

@@ -1,5 +1,5 @@
 """The BalLOT assignment step (Luo and Mixon 2025, arXiv:2512.05926): transport of the points to k centres with
-prescribed cluster sizes.
+prescribed cluster sizes::
 
     minimise    sum_x sum_j F(x, j) * ||x - mu_j||^2                                (cost)
     subject to  sum_j F(x, j) = w(x)              for every point x                 (rows)

@@ -1,7 +1,7 @@
 """LP (16) of the Relax-and-Merge paper: the Wasserstein barycenter on a fixed support.
 
 Given m discrete measures mu_i = sum_x mu_i(x) delta_x (points X_i of shape (n_i, d), masses
-summing to 1) and a fixed support S = {s} of shape (s, d):
+summing to 1) and a fixed support S = {s} of shape (s, d)::
 
     minimise    sum_i sum_{x in X_i} sum_{s in S} T_i(x, s) * ||x - s||^2                 (cost)
     subject to  sum_s T_i(x, s) = mu_i(x)        for every measure i and x in X_i         (source[i])

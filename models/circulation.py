@@ -1,11 +1,11 @@
 """The hub-guided min-cost circulation that rounds LP (2) for disjoint groups.
 
 Given a fractional fair assignment phi (n, k) of LP (2) and disjoint groups P_1..P_m, the
-network has the nodes
+network has the nodes::
 
     Source,  every point x,  a hub c^i for every centre c and group i,  every centre c,  Sink
 
-and the arcs (bounds [lower, upper], cost per unit of flow)
+and the arcs (bounds [lower, upper], cost per unit of flow)::
 
     supply   Source -> x          [w(x), w(x)]                     0
     assign   x -> c^i, x in P_i   [0, w(x)]                        ||x - c||^2
@@ -14,7 +14,7 @@ and the arcs (bounds [lower, upper], cost per unit of flow)
     return   Sink -> Source       [sum_x w(x), sum_x w(x)]         0
 
 with W(c) = sum_x phi(x, c) and W_i(c) = sum_{x in P_i} phi(x, c) (w(x) = 1 for unit points).
-The circulation LP is
+The circulation LP is::
 
     minimise    sum_a cost(a) flow(a)                                          (cost)
     subject to  sum_{a into v} flow(a) - sum_{a out of v} flow(a) = 0   for every node v   (conservation)

@@ -1,4 +1,4 @@
-"""LP (2) of the Relax-and-Merge paper: the fractional fair assignment of points to given centres.
+"""LP (2) of the Relax-and-Merge paper: the fractional fair assignment of points to given centres::
 
     minimise    sum_x sum_c phi(x, c) * cost(x, c)                                    (cost)
     subject to  sum_c phi(x, c) = w(x)                          for every point x      (mass)
@@ -14,7 +14,7 @@ arcs shorter than a radius: :mod:`fairopt.models.fair_kcenter`.
 
 W(c) is the mass a centre receives; it is a variable with its defining row ``total`` so that
 the fairness rows read like the paper (beta_i W(c) <= W_i(c) <= alpha_i W(c)) and hold
-|P_i| + 1 nonzeros instead of n.
+``|P_i| + 1`` nonzeros instead of n.
 
 Each formulation names its parts the same way: variables ``phi`` (n, k) and ``W`` (k,);
 constraints ``mass`` (n,), ``total`` (k,), ``fair_upper`` (m, k), ``fair_lower`` (m, k);

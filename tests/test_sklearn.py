@@ -173,3 +173,14 @@ def test_grid_search_with_cost_scorer(blobs):
     bs = GridSearchCV(fairopt.BalancedKMeans(3, random_state=0), {"n_init": [1, 2]}, scoring=fairopt.cost_scorer,
                       cv=cv).fit(X)
     assert np.all(bs.cv_results_["mean_test_score"] < 0)
+
+
+def test_cost_scorer_on_a_pipeline_scores_in_the_last_steps_space(blobs):
+    X, g = blobs
+    pipe = make_pipeline(StandardScaler(), fairopt.FairKMeans(3, delta=0.2, n_init=2, random_state=0)).fit(X, g)
+    Z = (X - X.mean(0)) / X.std(0)
+    lab = pipe.predict(X, groups=g)
+    expected = -((Z - pipe[-1].cluster_centers_[lab]) ** 2).sum()
+    assert fairopt.cost_scorer(pipe, X, g) == pytest.approx(expected)
+    bk = fairopt.BalancedKMeans(3, random_state=0).fit(X)
+    assert fairopt.cost_scorer(bk, X) == pytest.approx(-((X - bk.cluster_centers_[bk.predict(X)]) ** 2).sum())

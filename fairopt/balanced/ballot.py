@@ -295,7 +295,7 @@ class BalancedKMeans(ClusteringEstimator):
         Per-step costs of the kept run (see :class:`BallotResult`).
     seconds_ : float
     n_features_in_ : int
-    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+    feature_names_in_ : ndarray of str, shape ``(n_features_in_,)``
         Only when ``X`` has string column names (a pandas DataFrame).
 
     References

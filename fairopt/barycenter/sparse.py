@@ -148,9 +148,9 @@ class SparseBarycenter(BaseEstimator):
     relaxed_cost_ : float
         LP (16) objective on the candidate set.
     moved_cost_ : float
-        The candidate plans' cost after moving each candidate to its centroid (<= relaxed_cost_).
+        The candidate plans' cost after moving each candidate to its centroid (``<= relaxed_cost_``).
     merge_cost_ : float
-        m times the weighted k-means cost of the moved candidates; cost_ <= moved_cost_ + merge_cost_.
+        m times the weighted k-means cost of the moved candidates; ``cost_ <= moved_cost_ + merge_cost_``.
     candidates_ : ndarray of shape (s, d)
     candidate_weights_ : ndarray of shape (s,)
         The relaxed barycenter nu on the candidates.

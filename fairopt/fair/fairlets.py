@@ -251,18 +251,18 @@ class StrictlyFairKMeans(FairEstimatorMixin, ClusteringEstimator):
         sum over fairlets of the squared distances to the fairlet centroid (at most twice the
         optimal fairlet cost, see the module docstring).
     matching_cost_ : float
-        Total min-cost matching cost of the chosen anchor group (an upper bound of fairlet_cost_).
+        Total min-cost matching cost of the chosen anchor group (an upper bound of ``fairlet_cost_``).
     anchor_group_ : label of the anchor group j*
     anchor_costs_ : ndarray of shape (m,)
         Matching cost of every candidate anchor group.
     merge_cost_ : float
-        Weighted k-means cost of the fairlet centroids (weights m); cost_ <= fairlet_cost_ + merge_cost_.
+        Weighted k-means cost of the fairlet centroids (weights m); ``cost_ <= fairlet_cost_ + merge_cost_``.
     n_iter_ : int
         Lloyd iterations of the kept k-means run on the fairlet centroids.
     group_counts_ : ndarray of shape (k, m), int64
         Points of every group in every cluster (equal along each row).
     violation_ : float
-        Additive violation max_{c, i} |W_i(c) - W(c) / m| of ``labels_`` (0.0).
+        Additive violation ``max_{c, i} |W_i(c) - W(c) / m|`` of ``labels_`` (0.0).
     group_labels_ : list of str
     seconds_ : dict
         Seconds per stage (matching, kmeans, total).

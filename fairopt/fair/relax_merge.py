@@ -314,7 +314,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     seconds_ : dict
         Seconds per stage (candidates, relax_lp, merge, assign_lp, rounding, total).
     n_features_in_ : int
-    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+    feature_names_in_ : ndarray of str, shape ``(n_features_in_,)``
         Only when ``X`` has string column names (a pandas DataFrame).
 
     Notes
