@@ -2,13 +2,9 @@
 
 The real datasets (Bera et al. 2019; Boehm et al. 2021; the Relax-and-Merge paper) are read from
 CSV files in a folder the user points at (``data_home``, else ``$FAIROPT_DATA``, else
-``~/fairopt_data``); nothing is downloaded. Conventions of that literature: features unscaled,
-two group columns give overlapping groups, one column gives disjoint groups. The groups come
-back as the data's own values (``"divorced"``, ``"Female"``), so errors, legends and bounds given
-as a mapping speak the data's language; :class:`Dataset` also holds their integer codes.
+``~/fairopt_data``); nothing is downloaded. Features unscaled; two group columns give overlapping
+groups, one column disjoint ones; groups come back as the data's own values (``"divorced"``).
 
-Example
--------
 >>> X, groups = load("bank", data_home="../shared/datasets", max_points=1000)   # doctest: +SKIP
 >>> X.shape, groups.shape                                                        # doctest: +SKIP
 ((1000, 3), (1000, 2))
@@ -24,6 +20,7 @@ import numpy as np
 
 from fairopt.csvfile import check_fields, float_columns, read_rows
 from fairopt.exceptions import ValidationError
+from fairopt.groups import decode_groups
 from fairopt.validation import check_int
 
 __all__ = [
@@ -98,8 +95,7 @@ class Dataset:
     name : str
     X : ndarray of shape (n, d), float64
     groups : ndarray of shape (n,) or (n, a)
-        The group value of every point, as in the file (strings such as ``"married"``, or
-        integers); an object array when the attributes mix strings and integers.
+        The group value of every point as in the file (object array when attributes mix types).
     feature_names : list of str, length d
     group_names : list of str, length a
         The group attributes (columns), e.g. ``["marital", "default"]``.
@@ -249,21 +245,7 @@ def load_dataset(
         indices = np.sort(rng.choice(X.shape[0], size=int(max_points), replace=False))
         X, groups = X[indices], groups[indices]
     feature_names = [names[j] for j in feature_idx]
-    return Dataset(name, np.ascontiguousarray(X), _group_values(groups, values), feature_names, attributes, values,
-                   indices, groups)
-
-
-def _group_values(codes: np.ndarray, values: list) -> np.ndarray:
-    """The value of every code, shape of ``codes``; an object array when attributes mix types."""
-    cols = [np.asarray(v)[c] for v, c in zip(values, codes.T if codes.ndim == 2 else [codes])]
-    if len(cols) == 1:
-        return cols[0]
-    if len({col.dtype.kind for col in cols}) == 1:
-        return np.column_stack(cols)
-    out = np.empty((codes.shape[0], len(cols)), dtype=object)
-    for t, col in enumerate(cols):
-        out[:, t] = col.tolist()  # Python ints and strs, each column keeps its type
-    return out
+    return Dataset(name, np.ascontiguousarray(X), decode_groups(groups, values), feature_names, attributes, values, indices, groups)
 
 
 def load(
@@ -276,14 +258,7 @@ def load(
     """Load a reference dataset as ``(X, groups)``.
 
     Same parameters as :func:`load_dataset`; returns its ``X`` (n, d) float64 and ``groups``, the
-    data's own group values (``"divorced"``, ``"married"``, ...), of shape (n,) for one group
-    attribute or (n, a) for several. ``load_dataset(...).codes`` holds them as integer codes.
-
-    Examples
-    --------
-    >>> X, groups = load("bank", data_home="../shared/datasets", attributes="marital")  # doctest: +SKIP
-    >>> sorted(set(groups))                                                             # doctest: +SKIP
-    ['divorced', 'married', 'single']
+    data's own group values (``"divorced"``), (n,) for one attribute, (n, a) for several.
     """
     ds = load_dataset(name, data_home=data_home, max_points=max_points, random_state=random_state, attributes=attributes)
     return ds.X, ds.groups

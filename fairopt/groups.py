@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from fairopt.exceptions import ValidationError
 
-__all__ = ["GroupStructure", "encode_groups"]
+__all__ = ["GroupStructure", "encode_groups", "decode_groups"]
 
 
 @dataclass(frozen=True)
@@ -163,3 +163,30 @@ def encode_groups(groups: Any, n: int, names: Sequence[str] | None = None, name:
     rows = np.repeat(np.arange(n), a)
     membership = sp.csr_matrix((np.ones(n * a), (rows, codes.ravel())), shape=(n, offset))
     return GroupStructure(membership, labels, values, np.asarray(attribute), codes)
+
+
+def decode_groups(codes: np.ndarray, values: list) -> np.ndarray:
+    """The label of every code: ``values[t][codes[:, t]]`` for every attribute t.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n,) or (n, a)
+        Per-attribute codes (0-based within each attribute).
+    values : list of a lists
+        The label of every code of every attribute.
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, a)
+        Of the labels' dtype; an object array when the attributes mix strings and integers
+        (each column keeps its own type).
+    """
+    cols = [np.asarray(v)[c] for v, c in zip(values, codes.T if codes.ndim == 2 else [codes])]
+    if len(cols) == 1:
+        return cols[0]
+    if len({col.dtype.kind for col in cols}) == 1:
+        return np.column_stack(cols)
+    out = np.empty((codes.shape[0], len(cols)), dtype=object)
+    for t, col in enumerate(cols):
+        out[:, t] = col.tolist()
+    return out

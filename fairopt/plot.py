@@ -286,23 +286,17 @@ def plot_fairness(points: Any, labels: Any, groups: Any, centres: Any = None, al
                   figsize: tuple | None = None, dpi: float = 100):
     """The clusters and, beside them, every cluster's group composition against the bounds.
 
-    One call for the figure of ``fairopt fair-kmeans --plot``: the left panel is
-    :func:`plot_clusters` (colour = cluster, marker = group), the right one
-    :func:`plot_composition` (bar i of cluster c is W_i(c) / W(c); a solid tick marks alpha_i,
-    a dashed one beta_i). Both legends sit to the right of their data.
+    The figure of ``fairopt fair-kmeans --plot`` in one call: :func:`plot_clusters` (colour =
+    cluster, marker = group) beside :func:`plot_composition` (bar i of cluster c is W_i(c) / W(c)
+    against a solid tick at alpha_i and a dashed one at beta_i); legends right of the data.
 
     Parameters
     ----------
-    points : array-like of shape (n, d)
-    labels : array-like of int, shape (n,)
-    groups : array-like of shape (n,) or (n, a)
-    centres : array-like of shape (k, d), optional
-    alpha, beta : float, array of shape (m,) or mapping, optional
-    delta : float in [0, 1), optional
-        Bounds from the slack, as :class:`fairopt.FairKMeans` computes them.
-    weights : array-like of shape (n,), optional
+    points, labels, groups, centres : array-like
+        As in :func:`plot_clusters` (groups are required here).
+    alpha, beta, delta, weights : optional
+        As in :func:`plot_composition`.
     title : str, optional
-        The figure's title.
     group_attribute : int
         With several group attributes, the column whose groups give the markers.
     figsize : (float, float), optional
@@ -314,13 +308,6 @@ def plot_fairness(points: Any, labels: Any, groups: Any, centres: Any = None, al
     matplotlib.figure.Figure
         ``fig.axes[0]`` holds the clusters, ``fig.axes[1]`` the composition bars
         (``fig.axes[1].containers[i]``: the bars of group i).
-
-    Examples
-    --------
-    >>> import fairopt                                                            # doctest: +SKIP
-    >>> fk = fairopt.FairKMeans(3, delta=0.1).fit(X, groups)                      # doctest: +SKIP
-    >>> fig = fairopt.plot.plot_fairness(X, fk.labels_, groups, centres=fk.cluster_centers_, delta=0.1)  # doctest: +SKIP
-    >>> fairopt.plot.save_figure(fig, "fair.png")                                  # doctest: +SKIP
     """
     n = validate_points(points).shape[0]
     lab = _labels(labels, n)

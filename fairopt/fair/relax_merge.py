@@ -250,9 +250,8 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         \min_{C, \sigma} \sum_x w(x) \lVert x - \sigma(x) \rVert^2 \quad \text{s.t.} \quad
         \beta_i W(c) \le W_i(c) \le \alpha_i W(c) \ \text{for every centre } c \text{ and group } i,
 
-    by relaxing LP (2) on a candidate set, merging the loaded candidates into k centres by
-    weighted k-means, solving LP (2) on them and rounding (additive violation at most 2 for
-    disjoint groups); a (1 + 4 rho + O(eps))-approximation (Theorem 1 of the paper).
+    by Algorithm 1 (module docstring): a (1 + 4 rho + O(eps))-approximation (Theorem 1), with an
+    additive violation of at most 2 for disjoint groups after the rounding.
 
     Parameters
     ----------
@@ -314,16 +313,12 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     seconds_ : dict
         Seconds per stage (candidates, relax_lp, merge, assign_lp, rounding, total).
     n_features_in_ : int
-    feature_names_in_ : ndarray of str, shape ``(n_features_in_,)``
-        Only when ``X`` has string column names (a pandas DataFrame).
 
     Notes
     -----
-    New points: ``predict(X)`` sends every point to its nearest centre, which is not fair;
-    ``predict(X, groups)`` places the batch fairly: LP (2) at the fitted centres with the bounds
-    of the fit (``delta`` applied to the batch's own group shares, or the explicit ``alpha`` and
-    ``beta``), then the same rounding as ``fit``. ``transform(X)`` gives the distances to the
-    centres, as :meth:`sklearn.cluster.KMeans.transform`.
+    ``predict(X)`` sends every point to its nearest centre (not fair); ``predict(X, groups)``
+    places the batch fairly: LP (2) at the fitted centres with the bounds rule of ``fit``
+    (``delta`` on the batch's own shares, or ``alpha``/``beta``), then the same rounding.
 
     References
     ----------
@@ -337,10 +332,8 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     >>> import fairopt
     >>> X, groups = fairopt.datasets.make_fair_blobs(n=60, k=3, random_state=0)
     >>> fk = fairopt.FairKMeans(3, delta=0.2, random_state=0).fit(X, groups)
-    >>> fk.cluster_centers_.shape, fk.labels_.shape
-    ((3, 2), (60,))
-    >>> bool(fk.violation_ <= 2)
-    True
+    >>> fk.cluster_centers_.shape, bool(fk.violation_ <= 2)
+    ((3, 2), True)
     """
 
     def __init__(self, n_clusters: int = 8, *, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
@@ -390,23 +383,8 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
 
     def fit(self, X: Any, groups: Any = None, sample_weight: Any = None, *,
             sensitive_features: Any = None) -> "FairKMeans":
-        """Cluster ``X`` fairly with respect to the groups.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-        groups : array-like of shape (n,) or (n, a)
-            Group labels (integers or strings), one column per group attribute; scikit-learn's
-            ``y`` position, so ``Pipeline.fit(X, groups)`` and ``GridSearchCV.fit(X, groups)`` pass them.
-        sample_weight : array-like of shape (n,), optional
-            Mass w(x) of every point.
-        sensitive_features : array-like, optional
-            Another name for ``groups`` (fairlearn's), see :mod:`fairopt.base`.
-
-        Returns
-        -------
-        self
-        """
+        """Cluster ``X`` (n, d) fairly w.r.t. ``groups`` ((n,) or (n, a) labels; or ``sensitive_features=``,
+        see :mod:`fairopt.base`); ``sample_weight`` (n,) are the masses w(x). Returns ``self``."""
         groups = resolve_groups(groups, sensitive_features, "FairKMeans")
         X = check_input(self, X, reset=True, min_samples=2)  # two groups need two points
         problem, k = self._validate(X, groups, sample_weight)
@@ -438,8 +416,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
 
     def _fair_labels(self, X: np.ndarray, groups: Any, sample_weight: Any) -> np.ndarray:
         """LP (2) and the rounding at the fitted centres, with the bounds rule of ``fit``."""
-        problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha,
-                                    beta=self.beta)
+        problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
         res = fair_clustering_from_centres(problem, self.cluster_centers_, solver=self.solver, method=self.method,
                                            time_limit=self.time_limit, rounding=self.rounding,
                                            best_effort=self.best_effort, flow_solver=self.flow_solver)
