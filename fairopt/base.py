@@ -87,10 +87,17 @@ def check_input(estimator: BaseEstimator, X: Any, reset: bool, name: str = "X", 
         raise ValidationError(f"{who}: {name} is required, an array of shape (n_samples, n_features); got None")
     if not sp.issparse(X):
         try:
-            shape = tuple(X.shape) if hasattr(X, "shape") else np.asarray(X).shape
+            probe = X if hasattr(X, "shape") else np.asarray(X)
         except ValueError as exc:  # ragged nested lists
             raise ValidationError(f"{who}: {name} must be a numeric array of shape (n_samples, n_features); "
                                   f"got ragged input ({exc})") from None
+        shape, kind = tuple(probe.shape), getattr(getattr(probe, "dtype", None), "kind", None)
+        if kind in ("U", "S"):
+            raise ValidationError(f"{who}: {name} must be a real numeric array of shape (n_samples, n_features); got "
+                                  f"strings (convert it first, e.g. np.asarray({name}, dtype=float) for numeric text)")
+        if kind == "c":  # never drop the imaginary part silently ("Complex data not supported": scikit-learn's words)
+            raise ValidationError(f"{who}: {name} must be a real numeric array of shape (n_samples, n_features); got "
+                                  "complex numbers. Complex data not supported: take np.real or np.abs first")
         if len(shape) != 2:
             fix = " Reshape your data with X.reshape(-1, 1) for one feature." if len(shape) == 1 else ""
             raise ValidationError(f"{who}: {name} must be 2-D of shape (n_samples, n_features); got shape {shape}.{fix}")
