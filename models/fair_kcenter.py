@@ -156,9 +156,9 @@ def build_pyomo(points: Any, centres: Any, groups: Any, alpha: Any, beta: Any, t
     model.G = pyo.RangeSet(0, m - 1, doc="groups i")
     model.A = pyo.Set(initialize=list(zip(ax.tolist(), ac.tolist())), dimen=2, doc="arcs with ||x - c|| <= tau")
     # Parameters
-    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), doc="mass w(x)")
-    model.alpha = pyo.Param(model.G, initialize=lambda _, i: float(alpha[i]), doc="upper share alpha_i")
-    model.beta = pyo.Param(model.G, initialize=lambda _, i: float(beta[i]), doc="lower share beta_i")
+    model.w = pyo.Param(model.P, initialize=lambda _, x: float(w[x]), within=pyo.Reals, doc="mass w(x)")
+    model.alpha = pyo.Param(model.G, initialize=lambda _, i: float(alpha[i]), within=pyo.Reals, doc="upper share alpha_i")
+    model.beta = pyo.Param(model.G, initialize=lambda _, i: float(beta[i]), within=pyo.Reals, doc="lower share beta_i")
     # Variables
     model.phi = pyo.Var(model.A, domain=pyo.NonNegativeReals, doc="mass of x sent to c")
     model.W = pyo.Var(model.C, domain=pyo.NonNegativeReals, doc="mass received by c")

@@ -412,6 +412,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         self.alpha_ = problem.alpha
         self.beta_ = problem.beta
         self.group_labels_ = list(problem.groups.labels)
+        self.n_features_in_ = problem.points.shape[1]  # also for subclasses whose fit skips check_input
         self.result_ = res
 
     def _fair_labels(self, X: np.ndarray, groups: Any, sample_weight: Any) -> np.ndarray:
