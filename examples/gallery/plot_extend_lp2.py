@@ -25,7 +25,8 @@ m.capacity = pyo.Constraint(m.C, rule=lambda m, c: m.W[c] <= U)
 res_pyomo = fairopt.solve(m, solver="highs", require_optimal=True)
 
 prob = lp2.build_cvxpy(X, centres, groups, alpha, beta)
-cap = (prob.var_dict["W"] <= U).set_label("capacity")
+cap = prob.var_dict["W"] <= U
+cap.label = "capacity"
 res_cvxpy = fairopt.solve(cp.Problem(prob.objective, [*prob.constraints, cap]), solver="highs")
 
 print(f"objective: Pyomo {res_pyomo.objective:.6f}, CVXPY {res_cvxpy.objective:.6f}")

@@ -103,7 +103,9 @@ class FairKCenter(FairKMeans):
     largest distance (<= ``fractional_cost_``).
     """
 
-    def __init__(self, n_clusters: int = 8, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
+    _objective = "kcenter"
+
+    def __init__(self, n_clusters: int = 8, *, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
                  candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
                  solver: str = "highs", time_limit: float | None = None, rounding: str = "auto",
                  flow_solver: str = "auto", random_state: Any = None):

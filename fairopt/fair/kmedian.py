@@ -134,7 +134,9 @@ class FairKMedian(FairKMeans):
     distance costs.
     """
 
-    def __init__(self, n_clusters: int = 8, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
+    _objective = "kmedian"
+
+    def __init__(self, n_clusters: int = 8, *, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
                  candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
                  n_init: int = 3, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
                  rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,

@@ -336,6 +336,9 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     ((3, 2), True)
     """
 
+    #: The objective of LP (2) in ``fit`` and the fair ``predict`` (subclasses change it).
+    _objective = "kmeans"
+
     def __init__(self, n_clusters: int = 8, *, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
                  candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
                  n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
@@ -420,6 +423,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
         res = fair_clustering_from_centres(problem, self.cluster_centers_, solver=self.solver, method=self.method,
                                            time_limit=self.time_limit, rounding=self.rounding,
-                                           best_effort=self.best_effort, flow_solver=self.flow_solver)
-        warn_best_effort("FairKMeans.predict", res.status)
+                                           best_effort=self.best_effort, flow_solver=self.flow_solver,
+                                           objective=self._objective)
+        warn_best_effort(f"{type(self).__name__}.predict", res.status)
         return res.labels

@@ -76,3 +76,14 @@ def test_objective_is_validated_before_any_solve(blobs):
     X, G = blobs
     with pytest.raises(ValidationError, match="objective must be one of"):
         nips19(X, G, 3, objective="kmedoid")
+
+
+@pytest.mark.parametrize("cls", ["FairKMedian", "FairKCenter"])
+def test_fair_predict_uses_the_estimators_objective(cls):
+    # predict(X, groups) on the training data re-solves the same LP at the fitted centres, so it
+    # must give back labels_ exactly; a k-means LP (2) there would move points between centres.
+    X, G = fairopt.datasets.make_fair_blobs(n=120, k=3, random_state=2)
+    est = getattr(fairopt, cls)(n_clusters=3, delta=0.1, random_state=0).fit(X, G)
+    assert np.array_equal(est.predict(X, G), est.labels_)
+    with pytest.raises(TypeError):
+        getattr(fairopt, cls)(3, 0.1)  # parameters after n_clusters are keyword-only
