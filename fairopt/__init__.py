@@ -43,6 +43,7 @@ _LAZY = {
     "BalancedKMeans": ("fairopt.balanced.ballot", "BalancedKMeans"),
     "weighted_kmeans": ("fairopt.kmeans", "weighted_kmeans"),
     "candidate_set": ("fairopt.candidates", "candidate_set"),
+    "fair_coreset": ("fairopt.coresets", "fair_coreset"),
     "additive_violation": ("fairopt.metrics", "additive_violation"),
     "balance": ("fairopt.metrics", "balance"),
     "balanced_assignment": ("fairopt.balanced.transport", "balanced_assignment"),
@@ -51,7 +52,7 @@ _LAZY = {
     "ColgenResult": ("fairopt.assignment.colgen", "ColgenResult"),
     "cost_scorer": ("fairopt.base", "cost_scorer"),
 }
-_SUBMODULES = {"base", "models", "objectives", "datasets", "metrics", "kmeans", "candidates", "baselines", "plot", "problem",
+_SUBMODULES = {"base", "models", "objectives", "datasets", "metrics", "kmeans", "candidates", "coresets", "baselines", "plot", "problem",
                "distances",
                "results", "progress", "solvers", "assignment", "fair", "barycenter", "balanced", "distributed", "cli"}
 # Modules of the flat layout before 0.2, reachable as attributes under their old names.

@@ -31,6 +31,7 @@ import numpy as np
 
 from fairopt.assignment.lp2 import check_method_solver
 from fairopt.barycenter.lp16 import _check_solver_method, solve_lp16, validate_measures
+from fairopt.coresets import check_coreset_size, coreset_problem, resolve_coreset_size
 from fairopt.exceptions import ValidationError
 from fairopt.fair.fairlets import (
     centroids_and_cost,
@@ -172,7 +173,8 @@ def _vanilla_centres(problem, k, objective, n_init, rng):
 
 
 def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, solver="highs", method="auto",
-           n_init=None, time_limit=None, rounding="auto", best_effort=False, random_state=None, objective="kmeans"):
+           n_init=None, time_limit=None, rounding="auto", best_effort=False, random_state=None, objective="kmeans",
+           coreset_size="auto"):
     """The NIPS19 baseline (Bera, Chakrabarty, Flores, Negahbani 2019, "Fair algorithms for clustering").
 
     Vanilla (unfair) centres on the data, then the fair assignment LP on those centres, then
@@ -196,6 +198,10 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
         optimal, with ``status`` saying so and a ``RuntimeWarning``.
     objective : {"kmeans", "kmedian", "kcenter"}
         Squared distances, distances, or the largest distance.
+    coreset_size : "auto", int or None
+        As in :class:`fairopt.FairKMeans`: with ``objective="kmeans"`` the vanilla k-means runs on
+        a fair coreset (a k-means coreset too) of this many points; LP (2) and the rounding
+        always run on all points. The other objectives use all points.
 
     Returns
     -------
@@ -217,15 +223,18 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     if rounding == "circulation" and not problem.groups.disjoint:
         raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
                               "use rounding='iterative' or 'auto' for overlapping groups")
+    check_coreset_size(coreset_size)
     rng = check_random_state(random_state)
     t = time.perf_counter()
-    centres, vanilla_cost = _vanilla_centres(problem, k, objective, n_init, rng)
+    size = resolve_coreset_size(coreset_size, problem.n, k) if objective == "kmeans" else None
+    fit_on = problem if size is None else coreset_problem(problem, size, k, rng)[0]
+    centres, vanilla_cost = _vanilla_centres(fit_on, k, objective, n_init, rng)
     t_km = time.perf_counter() - t
     res = fair_clustering_from_centres(problem, centres, solver=solver, method=method, time_limit=time_limit,
                                        rounding=rounding, best_effort=best_effort, objective=objective)
     seconds = {objective: t_km, **res.seconds}
     seconds["total"] = sum(seconds.values())
-    info = {**res.info, "vanilla_cost": float(vanilla_cost)}
+    info = {**res.info, "vanilla_cost": float(vanilla_cost), "n_coreset": None if size is None else fit_on.n}
     if objective == "kmeans":
         info["kmeans_cost"] = float(vanilla_cost)
     res = dataclasses.replace(res, seconds=seconds, info=info)

@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from fairopt.exceptions import ValidationError
+from fairopt.kmeans import kmeans_plusplus
 from fairopt.problem import validate_points
 from fairopt.validation import check_choice, check_int, check_number, check_random_state
 
 __all__ = ["kdtree_nodes", "kdtree_candidates", "grid_candidates", "grid_size_estimate", "candidate_set", "METHODS"]
 
-METHODS = ("kdtree", "grid", "points", "kdtree+points")
+METHODS = ("kdtree+seeds", "kdtree", "grid", "points", "kdtree+points")
 
 # Most integer offsets x coordinates held at once while building the grids.
 _GRID_CHUNK = 1 << 22
@@ -250,7 +251,11 @@ def candidate_set(
     Parameters
     ----------
     points : array-like of shape (n, d)
-    method : {"kdtree", "grid", "points", "kdtree+points"}
+    method : {"kdtree+seeds", "kdtree", "grid", "points", "kdtree+points"}
+        ``"kdtree+seeds"``: ``size - size // 3`` kd-tree samples plus ``size // 3`` k-means++
+        seeds (data points drawn by D^2 sampling, which in high dimension sit nearer the
+        clusters than kd-tree cells do; FairKMeans' default with size 600, so LP (2) over S has a
+        bounded number of candidates whatever n is);
         ``"kdtree"``: :func:`kdtree_candidates` with ``size`` samples; ``"grid"``:
         :func:`grid_candidates` (low dimension only); ``"points"``: the data points;
         ``"kdtree+points"``: the data points plus ``size`` kd-tree samples.
@@ -285,12 +290,24 @@ def candidate_set(
 
 
 def _candidate_set(X: np.ndarray, method: str, size: int | None, ratio: float, eps: float,
-                   rng: np.random.Generator, enlarge: float = 3.0, max_size: int = 100_000) -> np.ndarray:
-    """:func:`candidate_set` on validated input (prior validation of the data is assumed)."""
+                   rng: np.random.Generator, enlarge: float = 3.0, max_size: int = 100_000,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    """:func:`candidate_set` on validated input (prior validation of the data is assumed).
+
+    ``weights`` (n,), the point masses, steer the k-means++ seeds of ``"kdtree+seeds"``.
+    """
     n = X.shape[0]
     if size is None:
         size = n
-    if method == "points":
+    if method == "kdtree+seeds":
+        n_seeds = min(int(size) // 3, n)
+        w = np.ones(n) if weights is None else weights
+        # One D^2 draw per seed (no local trials): spread-out data points, O(n d) per seed.
+        seeds = kmeans_plusplus(X, w, n_seeds, rng, n_local_trials=1) if n_seeds > 0 else X[:0]
+        # At most one sample per kd-tree node (2n - 1 of them): small data gets no cloud of box samples.
+        n_kd = min(int(size) - n_seeds, 2 * n - 1)
+        S = np.vstack([kdtree_candidates(X, n_kd, rng, enlarge=float(enlarge)), seeds])
+    elif method == "points":
         S = X
     elif method == "grid":
         S = grid_candidates(X, float(eps), max_size=max_size)

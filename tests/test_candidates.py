@@ -107,3 +107,14 @@ def test_candidate_set_ratio_subsamples():
 def test_candidate_set_validation(kwargs):
     with pytest.raises(ValidationError):
         candidate_set(np.zeros((5, 2)), **kwargs)
+
+
+def test_kdtree_plus_seeds_is_bounded_and_holds_data_points():
+    rng = np.random.default_rng(0)
+    for n in (300, 3000):
+        X = rng.normal(size=(n, 5))
+        S = candidate_set(X, method="kdtree+seeds", size=60, random_state=0)
+        assert S.shape[0] <= 60 and np.unique(S, axis=0).shape[0] == S.shape[0]
+        # the 20 k-means++ seeds are data points (kd-tree inner-cell samples almost never are)
+        on_data = (np.abs(S[:, None, :] - X[None]).sum(axis=2) == 0).any(axis=1)
+        assert on_data.sum() >= 20

@@ -40,8 +40,14 @@ def add_subparser(sub) -> None:
     p.add_argument("--delta", type=float, default=0.1, help="slack of the fairness bounds, in [0, 1)")
     p.add_argument("--solver", default="highs", help="LP solver: highs, glpk, cbc, gurobi")
     p.add_argument("--method", default="auto", help="LP (2) path: auto, colgen, direct, pyomo, cvxpy")
-    p.add_argument("--candidates", default="kdtree+points", help="candidate set: kdtree+points, kdtree, points, grid")
-    p.add_argument("--n-candidates", type=int, help="size of the sampled candidate set")
+    p.add_argument("--candidates",
+                   help="candidate set: kdtree+seeds (fair k-means default), kdtree, kdtree+points, points, grid")
+    p.add_argument("--n-candidates", type=int,
+                   help="size of the sampled candidate set (fair k-means default 600; 0: as many as points, "
+                        "the paper's set)")
+    p.add_argument("--coreset-size", default="auto",
+                   help="relax on a fair coreset of this many points: auto (default: above 4,000 points), "
+                        "an integer, or none (all points; the paper's Algorithm 1)")
     p.add_argument("--candidate-ratio", type=float, default=1.0, help="fraction of the candidate set kept")
     p.add_argument("--n-init", type=int, help="restarts of the merge and of NIPS19's vanilla step "
                                                  "(default 10; 3 for the k-median local search; unused by kcenter)")
@@ -73,18 +79,22 @@ def print_fair_summary(rows, k, n, delta, objective="kmeans") -> None:
         print(f"  fractional cost ratio {rows[0][0]}/{rows[1][0]}: {rows[0][2] / rows[1][2]:.3f}")
 
 
-def _estimator(args):
+def _estimator(args, coreset_size="auto"):
     """The Relax-and-Merge estimator of ``--objective`` with the options it takes."""
-    common = dict(n_clusters=args.k, delta=args.delta, solver=args.solver, candidates=args.candidates,
-                  n_candidates=args.n_candidates, candidate_ratio=args.candidate_ratio, time_limit=args.time_limit,
-                  random_state=args.random_state)
+    common = dict(n_clusters=args.k, delta=args.delta, solver=args.solver, candidate_ratio=args.candidate_ratio,
+                  time_limit=args.time_limit, random_state=args.random_state)
+    # Unset candidate options keep each estimator's own default; --n-candidates 0 asks for all.
+    if args.candidates is not None:
+        common["candidates"] = args.candidates
+    if args.n_candidates is not None:
+        common["n_candidates"] = args.n_candidates or None
     if args.objective == "kcenter":
         return FairKCenter(**common)
     n_init = {} if args.n_init is None else {"n_init": args.n_init}
     common.update(method=args.method, best_effort=args.best_effort, progress=not args.quiet, **n_init)
     if args.objective == "kmedian":
         return FairKMedian(**common)
-    return FairKMeans(n_refine=args.n_refine, **common)
+    return FairKMeans(n_refine=args.n_refine, coreset_size=coreset_size, **common)
 
 
 def run(args) -> int:
@@ -94,13 +104,17 @@ def run(args) -> int:
         g = encode_groups(G, X.shape[0])
         check_fits("LP (2) for --export-lp", **lp2.dense_size(X.shape[0], args.k, g.n_groups, g.n_attributes),
                    fix="drop --export-lp or export a subsample (--max-points)")
+    coreset = {"auto": "auto", "none": None}.get(str(args.coreset_size).lower())
+    if coreset is None and str(args.coreset_size).lower() != "none":
+        coreset = int(args.coreset_size) if str(args.coreset_size).isdigit() else args.coreset_size
     t0 = time.perf_counter()
-    fk = _estimator(args).fit(X, G)
+    fk = _estimator(args, coreset).fit(X, G)
     rows = [summary_row("relax-merge", fk)]
     base = None
     if not args.no_baseline:
         base = nips19(X, G, args.k, delta=args.delta, solver=args.solver, method=args.method,
-                      n_init=args.n_init, random_state=args.random_state, objective=args.objective)
+                      n_init=args.n_init, random_state=args.random_state, objective=args.objective,
+                      coreset_size=coreset)
         rows.append(summary_row("nips19", base))
     print_fair_summary(rows, args.k, X.shape[0], args.delta, args.objective)
     if fk.status_ != "optimal":

@@ -12,6 +12,11 @@ k-Means and k-sparse Wasserstein Barycenter Problems".
 
 The merge costs a factor rho (the k-means approximation), giving (1 + 4 rho + O(eps)) times
 the fair optimum (the paper's Theorem 1).
+
+At scale (issue 11) steps 1-4 run on a fair coreset (:mod:`fairopt.coresets`: a weighted
+sample per group signature with each signature's exact weight, so LP (2) on it stands in for
+LP (2) on the data), with a bounded candidate set (400 kd-tree samples); steps 5 and 6 run on
+all points exactly (certified LP (2), rounding of the split points only).
 """
 from __future__ import annotations
 
@@ -32,12 +37,13 @@ from fairopt.assignment.lp2 import (
 from fairopt.base import ClusteringEstimator, FairEstimatorMixin, check_input, resolve_groups
 from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.candidates import _candidate_set
+from fairopt.coresets import check_coreset_size, coreset_problem, resolve_coreset_size
 from fairopt.distances import mass_centroids, sq_distances
 from fairopt.exceptions import SolverStatusError, ValidationError
+from fairopt.fair.final_step import fair_clustering_from_centres
 from fairopt.fair.result import FairClustering
-from fairopt.fair.rounding import ROUNDING_METHODS, _round_assignment
+from fairopt.fair.rounding import ROUNDING_METHODS
 from fairopt.kmeans import _weighted_kmeans
-from fairopt.objectives import objective_cost
 from fairopt.problem import (
     FairProblem,
     check_distinct_points,
@@ -82,48 +88,6 @@ def move_candidates(points: np.ndarray, candidates: np.ndarray, phi: sp.csr_matr
     return moved[keep], W[keep]
 
 
-def fair_clustering_from_centres(
-    problem: FairProblem,
-    centres: np.ndarray,
-    solver: str = "highs",
-    method: str = "auto",
-    time_limit: float | None = None,
-    rounding: str = "auto",
-    best_effort: bool = False,
-    verbose: bool = False,
-    flow_solver: str = "auto",
-    objective: str = "kmeans",
-) -> FairClustering:
-    """Steps 5 and 6: LP (2) on given centres, then rounding to integral labels.
-
-    ``objective`` (:mod:`fairopt.objectives`) sets the LP's costs and the rounded ``cost``:
-    sum of squared distances, sum of distances, or for ``"kcenter"`` the largest distance
-    (``fractional_cost`` is then the threshold LP's tau, and ``info["tau"]`` repeats it).
-    """
-    t0 = time.perf_counter()
-    fa = solve_lp2(problem, centres, solver=solver, method=method, time_limit=time_limit,
-                   verbose=verbose, require_optimal=not best_effort, objective=objective)
-    t1 = time.perf_counter()
-    if fa.assignment is None:
-        raise SolverStatusError(
-            f"LP (2) on the {centres.shape[0]} final centres stopped with status {fa.status!r} before finding a "
-            f"feasible point, so even a best-effort run has no labels to return; "
-            f"{status_hint(fa.status, time_limit, offer_best_effort=False)}",
-            fa,
-        )
-    labels, violation = _round_assignment(problem.points, centres, fa.assignment, problem.groups, problem.alpha,
-                                          problem.beta, problem.weights, rounding, flow_solver, objective)
-    t2 = time.perf_counter()
-    cost = objective_cost(problem.points, centres, labels, objective, problem.weights)
-    return FairClustering(
-        centres=centres, labels=labels, assignment=fa.assignment, fractional_cost=float(fa.objective),
-        cost=float(cost), violation=float(violation), status=fa.status,
-        seconds={"assign_lp": t1 - t0, "rounding": t2 - t1},
-        info={"assign_info": fa.info, "objective": objective,
-              **({"tau": float(fa.objective)} if objective == "kcenter" else {})},
-    )
-
-
 def refine_centres(problem: FairProblem, centres: np.ndarray, n_iter: int, solver: str = "highs",
                    method: str = "auto", time_limit: float | None = None, tol: float = 1e-6) -> tuple[np.ndarray, list]:
     """Optional fair Lloyd refinement after the merge (not part of the paper's Algorithm 1).
@@ -161,8 +125,8 @@ def relax_and_merge(
     problem: FairProblem,
     k: int,
     rng: np.random.Generator,
-    candidates: str = "kdtree+points",
-    n_candidates: int | None = None,
+    candidates: str = "kdtree+seeds",
+    n_candidates: int | None = 600,
     candidate_ratio: float = 1.0,
     n_init: int = 10,
     solver: str = "highs",
@@ -174,15 +138,28 @@ def relax_and_merge(
     progress: bool = False,
     flow_solver: str = "auto",
     n_refine: int = 0,
+    coreset_size: int | str | None = "auto",
 ) -> FairClustering:
-    """Algorithm 1 on a validated problem; see the module docstring for the steps."""
+    """Algorithm 1 on a validated problem; see the module docstring for the steps.
+
+    Steps 1-4 run on ``relax_problem`` (the data, or a fair coreset of it when ``coreset_size``
+    asks for one, see :func:`resolve_coreset_size`); steps 5-6 always on all of ``problem``.
+    """
     seconds = {}
     t = time.perf_counter()
-    S = _candidate_set(problem.points, candidates, n_candidates, candidate_ratio, 0.5, rng)
+    size = resolve_coreset_size(coreset_size, problem.n, k)
+    relax_problem, n_coreset = problem, None
+    if size is not None:
+        relax_problem, cs = coreset_problem(problem, size, k, rng)
+        n_coreset = cs.size
+    seconds["coreset"] = time.perf_counter() - t
+    t = time.perf_counter()
+    S = _candidate_set(relax_problem.points, candidates, n_candidates, candidate_ratio, 0.5, rng,
+                       weights=relax_problem.weights)
     seconds["candidates"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    relax: FairAssignment = solve_lp2(problem, S, solver=solver, method=method, time_limit=time_limit,
+    relax: FairAssignment = solve_lp2(relax_problem, S, solver=solver, method=method, time_limit=time_limit,
                                       verbose=verbose, progress=progress, require_optimal=not best_effort)
     seconds["relax_lp"] = time.perf_counter() - t
     if relax.assignment is None:
@@ -194,10 +171,10 @@ def relax_and_merge(
         )
 
     t = time.perf_counter()
-    moved, W = move_candidates(problem.points, S, relax.assignment)
+    moved, W = move_candidates(relax_problem.points, S, relax.assignment)
     if moved.shape[0] < k:
         # Fewer loaded candidates than k: pad with data points so the merge can return k centres.
-        extra = problem.points[rng.choice(problem.n, size=k - moved.shape[0], replace=False)]
+        extra = relax_problem.points[rng.choice(relax_problem.n, size=k - moved.shape[0], replace=False)]
         moved = np.vstack([moved, extra])
         W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
     merged = _weighted_kmeans(moved, W, k, n_init, 300, 1e-6, rng)
@@ -222,6 +199,7 @@ def relax_and_merge(
                "relaxed_cost": float(relax.objective) if relax.objective is not None else float("nan"),
                "refine_history": history,
                "n_candidates": int(S.shape[0]),
+               "n_coreset": n_coreset,
                "n_loaded_candidates": int(np.count_nonzero(W > 1e-9)),
                "merge_cost": float(merged.cost),
                "relax_info": relax.info},
@@ -262,10 +240,19 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         share of group i. Ignored for a bound given explicitly.
     alpha, beta : float, ndarray of shape (m,) or mapping label -> bound, optional
         Explicit upper/lower share of every group in every cluster.
-    candidates : {"kdtree+points", "kdtree", "points", "grid"}
-        The approximate centroid set S (see :func:`fairopt.candidates.candidate_set`).
-    n_candidates : int, optional
-        Size of the sampled part of S.
+    candidates : {"kdtree+seeds", "kdtree", "kdtree+points", "points", "grid"}, default "kdtree+seeds"
+        The approximate centroid set S (see :func:`fairopt.candidates.candidate_set`); the
+        default is 400 kd-tree samples plus 200 k-means++ seeds.
+    n_candidates : int or None, default 600
+        Size of the sampled part of S; a bounded size keeps the relaxed LP (2) at about
+        600 x (points) arcs whatever n is. None: as many as points (the paper's set, with
+        ``candidates="kdtree+points"``).
+    coreset_size : "auto", int or None, default "auto"
+        Run steps 1-4 on a fair coreset of this many points (:func:`fairopt.fair_coreset`).
+        "auto": 200 k points (2,000 to 5,000) once n exceeds 4,000, all points below. None:
+        all points. The final LP (2) and the rounding always use all points. The paper's exact
+        Algorithm 1 on all candidates: ``candidates="kdtree+points", n_candidates=None,
+        coreset_size=None``.
     candidate_ratio : float in (0, 1]
         Fraction of S kept (the paper samples 10% to 100%).
     n_init : int
@@ -311,7 +298,9 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     status_ : str
         "optimal", or the LP status of a best-effort run.
     seconds_ : dict
-        Seconds per stage (candidates, relax_lp, merge, assign_lp, rounding, total).
+        Seconds per stage (coreset, candidates, relax_lp, merge, assign_lp, rounding, total).
+    n_coreset_ : int or None
+        Points of the coreset the relaxation ran on (None: all points).
     n_features_in_ : int
 
     Notes
@@ -340,11 +329,13 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     _objective = "kmeans"
 
     def __init__(self, n_clusters: int = 8, *, delta: float | None = 0.1, alpha: Any = None, beta: Any = None,
-                 candidates: str = "kdtree+points", n_candidates: int | None = None, candidate_ratio: float = 1.0,
+                 candidates: str = "kdtree+seeds", n_candidates: int | None = 600, candidate_ratio: float = 1.0,
                  n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
                  rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,
-                 random_state: Any = None, verbose: bool = False, progress: bool = False, n_refine: int = 0):
+                 random_state: Any = None, verbose: bool = False, progress: bool = False, n_refine: int = 0,
+                 coreset_size: int | str | None = "auto"):
         self.n_clusters = n_clusters
+        self.coreset_size = coreset_size
         self.delta = delta
         self.alpha = alpha
         self.beta = beta
@@ -375,6 +366,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         check_choice(self.candidates, "candidates", CANDIDATE_METHODS)
         check_int(self.n_candidates, "n_candidates", allow_none=True)
         check_number(self.candidate_ratio, "candidate_ratio", low=0, high=1, low_open=True)
+        check_coreset_size(self.coreset_size)
         check_choice(self.rounding, "rounding", ROUNDING_METHODS)
         check_choice(self.flow_solver, "flow_solver", ("auto", *FLOW_SOLVERS))
         if self.rounding == "circulation" and not problem.groups.disjoint:
@@ -396,10 +388,12 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
                               candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
                               method=self.method, time_limit=self.time_limit, rounding=self.rounding,
                               best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
-                              flow_solver=self.flow_solver, n_refine=self.n_refine)
+                              flow_solver=self.flow_solver, n_refine=self.n_refine,
+                              coreset_size=self.coreset_size)
         self._store(res, problem)
         self.relaxed_cost_ = res.info["relaxed_cost"]
         self.n_candidates_ = res.info["n_candidates"]
+        self.n_coreset_ = res.info["n_coreset"]
         warn_best_effort("FairKMeans", res.status)
         return self
 
