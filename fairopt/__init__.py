@@ -34,7 +34,7 @@ _LAZY = {
     "SolveResult": ("fairopt.solvers.result", "SolveResult"),
     "fair_assignment": ("fairopt.assignment.lp2", "fair_assignment"),
     "FairAssignment": ("fairopt.assignment.lp2", "FairAssignment"),
-    "FairKMeans": ("fairopt.fair.relax_merge", "FairKMeans"),
+    "FairKMeans": ("fairopt.fair.fair_kmeans", "FairKMeans"),
     "FairKMedian": ("fairopt.fair.kmedian", "FairKMedian"),
     "FairKCenter": ("fairopt.fair.kcenter", "FairKCenter"),
     "weighted_kmedian": ("fairopt.kmedian", "weighted_kmedian"),

@@ -12,9 +12,9 @@ import scipy.sparse as sp
 from fairopt.assignment.colgen import solve_colgen
 from fairopt.assignment.kcenter import smallest_feasible_tau
 from fairopt.assignment.numerics import RTOL, certify, normalise
-from fairopt.objectives import arc_cost, validate_objective
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.models import fair_assignment as lp2
+from fairopt.objectives import arc_cost, validate_objective
 from fairopt.problem import FairProblem, make_fair_problem, validate_points
 from fairopt.solvers.core import solve as _solve_model
 from fairopt.solvers.registry import get_solver

@@ -11,7 +11,13 @@ import os
 import numpy as np
 
 from fairopt import datasets
-from fairopt.csvfile import check_fields, check_header, check_separator, float_columns, read_rows
+from fairopt.csvfile import (
+    check_fields,
+    check_header,
+    check_separator,
+    float_columns,
+    read_rows,
+)
 from fairopt.exceptions import ValidationError
 from fairopt.files import check_target
 from fairopt.plot import save_figure

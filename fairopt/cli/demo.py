@@ -7,7 +7,7 @@ from fairopt import datasets
 from fairopt.assignment.lp2 import fair_assignment
 from fairopt.baselines import nips19
 from fairopt.cli.fair_kmeans import print_fair_summary, summary_row
-from fairopt.fair.relax_merge import FairKMeans
+from fairopt.fair.fair_kmeans import FairKMeans
 
 
 def add_subparser(sub) -> None:

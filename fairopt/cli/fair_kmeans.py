@@ -16,9 +16,9 @@ from fairopt.cli.common import (
     params_record,
     write_outputs,
 )
+from fairopt.fair.fair_kmeans import FairKMeans
 from fairopt.fair.kcenter import FairKCenter
 from fairopt.fair.kmedian import FairKMedian
-from fairopt.fair.relax_merge import FairKMeans
 from fairopt.groups import encode_groups
 from fairopt.models import fair_assignment as lp2
 from fairopt.models import fair_kcenter

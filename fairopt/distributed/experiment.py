@@ -52,10 +52,10 @@ from fairopt.distributed.scheduler import (
     parse_address,
 )
 from fairopt.exceptions import ValidationError
+from fairopt.fair.fair_kmeans import FairKMeans
 from fairopt.fair.fairlets import StrictlyFairKMeans
 from fairopt.fair.kcenter import FairKCenter
 from fairopt.fair.kmedian import FairKMedian
-from fairopt.fair.relax_merge import FairKMeans
 from fairopt.groups import encode_groups
 from fairopt.kmeans import weighted_kmeans
 from fairopt.metrics import additive_violation, kmeans_cost

@@ -5,8 +5,8 @@
   Bera et al.'s iterative rounding (overlapping groups).
 * :mod:`~fairopt.fair.fairlets`: Algorithm 2 and :class:`StrictlyFairKMeans`.
 """
+from fairopt.fair.fair_kmeans import FairKMeans
 from fairopt.fair.fairlets import StrictlyFairKMeans
-from fairopt.fair.relax_merge import FairKMeans
 from fairopt.fair.result import FairClustering
 from fairopt.fair.rounding import round_assignment
 

@@ -30,7 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from fairopt.base import ClusteringEstimator, FairEstimatorMixin, check_input, resolve_groups
+from fairopt.base import (
+    ClusteringEstimator,
+    FairEstimatorMixin,
+    check_input,
+    resolve_groups,
+)
 from fairopt.distances import centroids, labels_cost, nearest, sq_distances
 from fairopt.exceptions import ValidationError
 from fairopt.groups import encode_groups

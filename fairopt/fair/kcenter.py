@@ -33,11 +33,8 @@ from fairopt.assignment.kcenter import smallest_feasible_tau
 from fairopt.assignment.lp2 import status_hint
 from fairopt.candidates import _candidate_set
 from fairopt.exceptions import SolverStatusError
-from fairopt.fair.relax_merge import (
-    FairKMeans,
-    fair_clustering_from_centres,
-    warn_best_effort,
-)
+from fairopt.fair.fair_kmeans import FairKMeans
+from fairopt.fair.relax_merge import fair_clustering_from_centres, warn_best_effort
 from fairopt.fair.result import FairClustering
 from fairopt.farthest_point import gonzalez
 from fairopt.problem import FairProblem

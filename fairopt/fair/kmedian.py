@@ -36,11 +36,8 @@ import scipy.sparse as sp
 from fairopt.assignment.lp2 import solve_lp2, status_hint
 from fairopt.candidates import _candidate_set
 from fairopt.exceptions import SolverStatusError
-from fairopt.fair.relax_merge import (
-    FairKMeans,
-    fair_clustering_from_centres,
-    warn_best_effort,
-)
+from fairopt.fair.fair_kmeans import FairKMeans
+from fairopt.fair.relax_merge import fair_clustering_from_centres, warn_best_effort
 from fairopt.fair.result import FairClustering
 from fairopt.kmedian import _weighted_kmedian, geometric_medians
 from fairopt.problem import FairProblem

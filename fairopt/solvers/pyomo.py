@@ -102,7 +102,6 @@ def _run(model, opt, solver, opts, verbose, time_limit) -> SolveResult:
     import logging
 
     import pyomo.environ as pyo
-
     from pyomo.common.errors import ApplicationError
 
     t0 = time.perf_counter()

@@ -250,7 +250,7 @@ def _interrupt(*args, **kwargs):
 
 
 @pytest.mark.parametrize("command,target", [
-    ("fair-kmeans", ("fairopt.fair.relax_merge", "FairKMeans", "fit")),
+    ("fair-kmeans", ("fairopt.fair.fair_kmeans", "FairKMeans", "fit")),
     ("strictly-fair", ("fairopt.fair.fairlets", "StrictlyFairKMeans", "fit")),
     ("barycenter", ("fairopt.barycenter.sparse", "SparseBarycenter", "fit")),
 ])
