@@ -112,6 +112,7 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
         ``error`` (last mass error), ``history`` (transport cost <D, P> of every step).
     """
     xp = array_api_compat.array_namespace(points)
+    epsilon = float(epsilon)  # numpy scalars are not array API scalars
     dev = array_api_compat.device(points)
     n = points.shape[0]
     mean = xp.mean(points, axis=0)

@@ -259,6 +259,7 @@ def sinkhorn_log(D: Any, a: Any, b: Any, epsilon: float, tol: float = 1e-6, max_
     SinkhornResult
     """
     xp = array_api_compat.array_namespace(D)
+    epsilon = float(epsilon)  # numpy scalars are not array API scalars
     S = -xp.permute_dims(D, (1, 0)) / epsilon
     a, b = _as_float(xp, a, S), _as_float(xp, b, S)
     gs = xp.zeros_like(b) if g is None else _as_float(xp, g, S) / epsilon
