@@ -116,3 +116,21 @@ def test_empty_cluster_keeps_its_centre():
 def test_range_validation(kwargs, msg):
     with pytest.raises(ValidationError, match=msg):
         BalancedKMeans(3, **kwargs).fit(np.random.default_rng(0).normal(size=(30, 2)))
+
+
+def test_cli_size_ranges(tmp_path, capsys):
+    from fairopt.cli.main import main
+
+    X = np.random.default_rng(6).normal(size=(40, 2))
+    path = tmp_path / "pts.csv"
+    np.savetxt(path, X, delimiter=",", header="x,y", comments="")
+    out = tmp_path / "run.json"
+    assert main(["balanced", "--csv", str(path), "--features", "x,y", "--k", "3", "--size-min", "8",
+                 "--size-max", "16", "--json", str(out)]) == 0
+    assert "within [8, 16]" in capsys.readouterr().out
+    import json
+
+    counts = np.bincount(np.asarray(json.loads(out.read_text())["extra"]["labels"]), minlength=3)
+    assert counts.sum() == 40 and counts.min() >= 8 and counts.max() <= 16
+    assert main(["balanced", "--csv", str(path), "--features", "x,y", "--k", "3", "--size-max", "10"]) == 2
+    assert "no partition" in capsys.readouterr().err

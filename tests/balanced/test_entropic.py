@@ -36,11 +36,11 @@ def test_newton_and_sinkhorn_reach_pots_coupling():
     X, C = rng.normal(size=(80, 2)), rng.normal(size=(5, 2))
     D = sq_distances(X, C)
     b = np.array([10.0, 20.0, 15.0, 25.0, 10.0])
-    eps = 0.05
-    ref = ot.sinkhorn(np.ones(80) / 80, b / 80, D, eps, method="sinkhorn_log", stopThr=1e-14, numItermax=200000) * 80
+    eps = 0.3
+    ref = ot.sinkhorn(np.ones(80) / 80, b / 80, D, eps, method="sinkhorn_log", stopThr=1e-13, numItermax=100000) * 80
     S = -D.T / eps
     for solve in (newton_scaled, sinkhorn_scaled):
-        gs, state, it, err = solve(np, S.copy(), np.ones(80), b, np.zeros(5), 1e-11, 100000)
+        gs, state, it, err = solve(np, S.copy(), np.ones(80), b, np.zeros(5), 1e-11, 20000)
         P = (state.E * state.w[None, :]).T
         assert err <= 1e-11
         np.testing.assert_allclose(P, ref, atol=1e-8)
