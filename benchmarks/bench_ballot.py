@@ -26,6 +26,7 @@ bare torch log-Sinkhorn loop written below, on n = 10^6 points, k = 100, d = 32,
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import time
@@ -105,6 +106,14 @@ def cell(n: int, k: int, d: int, seed: int, methods, threads: int, cap: float) -
         row[f"{name}_cost"] = cost(X, labels, k)
         row[f"{name}_sizes_ok"] = bool(np.array_equal(np.bincount(labels, minlength=k), balanced_sizes(n, k)))
     return row
+
+
+def merge_rows(old, new) -> list:
+    """Rows of both, those with the same (n, k, seed) merged field by field (new wins)."""
+    merged = {(r["n"], r["k"], r["seed"]): dict(r) for r in old}
+    for r in new:
+        merged.setdefault((r["n"], r["k"], r["seed"]), {}).update(r)
+    return sorted(merged.values(), key=lambda r: (r["n"], r["k"], r["seed"]))
 
 
 def summarise(rows) -> list:
@@ -209,6 +218,8 @@ def main(argv=None) -> dict:
     p.add_argument("--gpu-d", type=int, default=32)
     p.add_argument("--gpu-iters", type=int, default=200)
     p.add_argument("--out", default=None, help="JSON file to write")
+    p.add_argument("--append", action="store_true",
+                   help="merge into the rows already in --out (same n, k, seed: fields updated), e.g. one cell per command")
     args = p.parse_args(argv)
     if args.device:
         row = device_check(args.device, args.gpu_n, args.gpu_k, args.gpu_d, args.gpu_iters, 0)
@@ -231,6 +242,9 @@ def main(argv=None) -> dict:
                 rows.append(cell(n, k, args.d, seed, methods, args.threads, args.cap))
                 r = rows[-1]
                 print(f"  n={n} k={k} seed={seed}: " + ", ".join(f"{m} {_f(r.get(f'{m}_s'))} s" for m in methods), flush=True)
+    out = args.out or RESULTS
+    if args.append and os.path.exists(out):
+        rows = merge_rows(json.load(open(out, encoding="utf-8"))["metrics"]["rows"], rows)
     summary = summarise(rows)
     print_table(summary)
     for r in rows:
@@ -238,10 +252,9 @@ def main(argv=None) -> dict:
             if r.get(f"{m}_note"):
                 print(f"  n={r['n']} k={r['k']} seed={r['seed']} {m}: {r[f'{m}_note']}")
     record = result_record("bench-ballot", inputs={"data": f"{args.d}-D Gaussian mixture, k components"},
-                           parameters={"n": args.n, "k": args.k, "cap_s": args.cap, "threads": args.threads,
-                                       "cpus": os.cpu_count(), "machine": "shared"},
-                           seeds={"seeds": seeds}, metrics={"summary": summary, "rows": rows})
-    out = args.out or RESULTS
+                           parameters={"cells": sorted({(r["n"], r["k"]) for r in rows}), "d": args.d, "cap_s": args.cap,
+                                       "threads": args.threads, "cpus": os.cpu_count(), "machine": "shared"},
+                           seeds={"seeds": sorted({r["seed"] for r in rows})}, metrics={"summary": summary, "rows": rows})
     write_json(record, out, overwrite=True)
     print(f"wrote {os.path.relpath(out)}")
     return record

@@ -19,12 +19,18 @@ multiplies it by the mean squared distance of the points to their mean.
 What makes it fast (one code path for numpy, torch and CuPy arrays; see
 :mod:`fairopt.balanced.sinkhorn` for the one-pass iteration):
 
+* Each step solves for the k column potentials g by Newton's method on the semi-dual
+  (:func:`fairopt.balanced.sinkhorn.newton_scaled`: a k x k system per iteration, quadratic
+  convergence), or by the one-pass Sinkhorn iteration with ``inner="sinkhorn"``. Measured at
+  n = 1e4, k = 100, epsilon = 1e-2 of the scale (8-D Gaussian mixture): Newton took 2 to 8
+  iterations per step on average (sinkhorn_tol 1e-3 to 1e-4), where Sinkhorn ran into its
+  50-iteration cap in almost every step (3346 iterations over 67 steps; 10x slower overall).
 * The potentials g are warm-started across steps: after a centroid update they are still
-  nearly right, so a step needs a few Sinkhorn iterations, not hundreds.
+  nearly right, so a step needs a few iterations, not hundreds.
 * The epsilon schedule runs once: the first step anneals from the mean cost down to epsilon
   (each stage warm-starting the next) at the initial centres; later steps stay at epsilon.
   Centres never move at a large epsilon (there every barycentre is near the mean of the data).
-* The stopping rules are on what the outer loop needs. A step stops its Sinkhorn iterations when
+* The stopping rules are on what the outer loop needs. A step stops its iterations when
   the cluster masses are within ``sinkhorn_tol`` (relative L1), or after ``inner_max_iter``
   iterations (the next step continues from the potentials). The outer loop stops when the
   centres move less than ``tol`` or the hard assignment (row argmax of P) repeats.
@@ -97,11 +103,13 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
     sinkhorn_tol : float
         Relative L1 error of the cluster masses at which a step stops its Sinkhorn iterations.
     inner_max_iter : int
-        Most Sinkhorn iterations per step (per annealing stage in the first step).
+        Most Newton (or Sinkhorn) iterations per step (per annealing stage in the first step).
     factor : float in (0, 1)
         Ratio of consecutive epsilons of the first step's schedule.
     dtype : dtype of the namespace, optional
         Working precision; default :func:`work_dtype` with ``epsilon`` relative to the scale.
+    inner : {"newton", "sinkhorn"}
+        The solver of every step's entropic transport.
 
     Returns
     -------
