@@ -139,14 +139,14 @@ def _f(v, spec=".2f"):
 
 
 def print_table(summary) -> None:
-    print(f"{'n':>7}{'k':>5}{'seeds':>6}{'BalLOT s':>10}{'paper s':>9}{'E-BalLOT s':>11}{'kmc s':>9}"
+    print(f"{'n':>7}{'k':>5}{'seeds':>6}{'BalLOT s':>10}{'paper s':>9}{'E-BalLOT s':>11}{'kmc s':>12}"
           f"{'E/BalLOT t':>11}{'cost kmc/BalLOT':>16}{'(min)':>8}{'cost E/BalLOT':>14}{'cost paper/BalLOT':>18}")
     for s in summary:
         tr = None if not (s["E-BalLOT_s"] and s["BalLOT_s"]) else s["E-BalLOT_s"] / s["BalLOT_s"]
         kmc = _f(s["kmc_s"]) + ("" if s["kmc_runs"] in (0, s["seeds"]) else f"({s['kmc_runs']})")
         print(f"{s['n']:>7}{s['k']:>5}{s['seeds']:>6}{_f(s['BalLOT_s']):>10}{_f(s['paper_s']):>9}{_f(s['E-BalLOT_s']):>11}"
-              f"{kmc:>9}{_f(tr):>11}{_f(s['cost_kmc_over_BalLOT'], '.4f'):>16}{_f(s['min_cost_kmc_over_BalLOT'], '.4f'):>8}"
-              f"{_f(s['cost_E-BalLOT_over_BalLOT'], '.4f'):>14}{_f(s['cost_paper_over_BalLOT'], '.4f'):>18}")
+              f"{kmc:>12}{_f(tr):>11}{_f(s['cost_kmc_over_BalLOT'], '.4f'):>16}{_f(s['min_cost_kmc_over_BalLOT'], '.4f'):>8}"
+              f"{_f(s['cost_E-BalLOT_over_BalLOT'], '.5f'):>14}{_f(s['cost_paper_over_BalLOT'], '.5f'):>18}")
 
 
 # ----------------------------------------------------------------------------- device check
