@@ -178,8 +178,11 @@ def ballot_sinkhorn(points: Any, centres: Any, sizes: np.ndarray, epsilon: float
     run = entropic_steps(points, centres, sizes, epsilon, max_iter=max_iter, tol=tol, sinkhorn_tol=sinkhorn_tol,
                          inner_max_iter=inner_max_iter, dtype=dtype)
     X = np.asarray(to_numpy(points), dtype=np.float64) if host_points is None else host_points
-    C = to_numpy(run["centres"])
-    step = _solve(sq_distances(X, C), np.asarray(sizes, dtype=np.int64), solver, to_numpy(run["g"]), rng)
+    C, g = to_numpy(run["centres"]), to_numpy(run["g"])
+    if not (np.all(np.isfinite(C)) and np.all(np.isfinite(g))):
+        # Degenerate scale (the entropic steps overflowed): round at the start centres.
+        C, g = np.asarray(to_numpy(centres), dtype=np.float64), None
+    step = _solve(sq_distances(X, C), np.asarray(sizes, dtype=np.int64), solver, g, rng)
     k = C.shape[0]
     out = centroids(X, step.labels, k)
     return BallotResult(step.labels, out, labels_cost(X, out, step.labels), run["n_iter"] + 1, run["converged"],

@@ -252,7 +252,10 @@ class BalancedKMeans:
         if self.warm_start is None:
             return ballot(X, start, sizes, self.max_iter, self.solver, rng)
         pre = entropic_steps(W, C, sizes, eps, max_iter=self.max_iter, tol=self.tol, sinkhorn_tol=self.sinkhorn_tol)
-        run = ballot(X, to_numpy(pre["centres"]), sizes, self.max_iter, self.solver, rng, prices=to_numpy(pre["g"]))
+        C0, g0 = to_numpy(pre["centres"]), to_numpy(pre["g"])
+        if not (np.all(np.isfinite(C0)) and np.all(np.isfinite(g0))):
+            C0, g0 = start, None  # degenerate scale (the entropic steps overflowed): the paper's start
+        run = ballot(X, C0, sizes, self.max_iter, self.solver, rng, prices=g0)
         return BallotResult(run.labels, run.centres, run.cost, run.n_iter + pre["n_iter"], run.converged, run.prices,
                             run.history, pre["sinkhorn_iter"])
 

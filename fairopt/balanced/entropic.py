@@ -54,6 +54,7 @@ SIAM J. Sci. Comput. 41(3), 2019 (epsilon scaling).
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
@@ -64,9 +65,10 @@ from fairopt.balanced.sinkhorn import newton_scaled, sinkhorn_scaled
 __all__ = ["entropic_steps", "work_dtype"]
 
 
-def work_dtype(xp: Any, points: Any, epsilon_rel: float) -> Any:
-    """float32 when the input is float32 or epsilon is at least 1e-4 of the scale, else float64."""
-    if points.dtype == xp.float32 or epsilon_rel >= 1e-4:
+def work_dtype(xp: Any, points: Any, epsilon_rel: float, scale: float = 1.0) -> Any:
+    """float32 when the input is float32, or epsilon is at least 1e-4 of the scale and the scale
+    is well inside float32's range; else float64."""
+    if points.dtype == xp.float32 or (epsilon_rel >= 1e-4 and 1e-15 < scale < 1e15):
         return xp.float32
     return xp.float64
 
@@ -126,7 +128,7 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
     mean = xp.mean(points, axis=0)
     scale = float(xp.sum((points - mean) ** 2)) / n  # mean squared distance to the mean
     if dtype is None:
-        dtype = work_dtype(xp, points, epsilon / max(scale, 1e-300))
+        dtype = work_dtype(xp, points, epsilon / max(scale, 1e-300), scale)
     # Centred for precision (float32 products 2 mu x^T lose digits far from the origin).
     X = xp.astype(points - mean, dtype)
     C = xp.astype(centres - mean, dtype)
@@ -151,6 +153,8 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
         g = gs * e
         total_inner += it
         del S, state
+        if not math.isfinite(err):  # degenerate scale (overflow): report, do not iterate on NaN
+            break
     history, labels, converged = [], None, False
     step = 0
     for step in range(1, max_iter + 1):
@@ -159,6 +163,8 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
         del S
         g = gs * epsilon
         total_inner += it
+        if not math.isfinite(err):  # degenerate scale (overflow): stop, not converged
+            break
         # Barycentres of the mass each centre receives: (P^T X)_j / c_j with P_ij = w_i E_ji.
         mass = state.E @ (X * state.w[:, None])
         new = mass / state.c[:, None]
