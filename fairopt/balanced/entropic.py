@@ -130,8 +130,12 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
     if dtype is None:
         dtype = work_dtype(xp, points, epsilon / max(scale, 1e-300), scale)
     # Centred for precision (float32 products 2 mu x^T lose digits far from the origin).
-    X = xp.astype(points - mean, dtype)
-    C = xp.astype(centres - mean, dtype)
+    # ... and in units of the scale, so the steps are scale invariant and never over- or underflow.
+    unit = math.sqrt(scale) if 0.0 < scale < math.inf else 1.0
+    X = xp.astype((points - mean) / unit, dtype)
+    C = xp.astype((centres - mean) / unit, dtype)
+    epsilon = epsilon / unit**2
+    scale = scale / unit**2
     a = xp.ones(n, dtype=dtype, device=dev)
     b = xp.asarray(np.asarray(sizes, dtype=np.float64), dtype=dtype, device=dev)
     xsq = float(xp.sum(X * X))
@@ -178,6 +182,6 @@ def entropic_steps(points: Any, centres: Any, sizes: Any, epsilon: float, max_it
         if err <= sinkhorn_tol and (shift <= tol_abs or repeated):
             converged = True
             break
-    centres_out = xp.astype(C, xp.float64) + xp.astype(mean, xp.float64)
-    return {"centres": centres_out, "g": xp.astype(g, xp.float64), "n_iter": step, "sinkhorn_iter": total_inner,
-            "converged": converged, "error": err, "history": history}
+    centres_out = xp.astype(C, xp.float64) * unit + xp.astype(mean, xp.float64)
+    return {"centres": centres_out, "g": xp.astype(g, xp.float64) * unit**2, "n_iter": step, "sinkhorn_iter": total_inner,
+            "converged": converged, "error": err, "history": [h * unit**2 for h in history]}
