@@ -1,22 +1,12 @@
-"""BalLOT and E-BalLOT: balanced k-means by alternating optimal transport and centroids.
+"""BalancedKMeans: the estimator of BalLOT and E-BalLOT (:mod:`fairopt.balanced.alternation`).
 
 Balanced k-means minimises the k-means cost sum_i ||x_i - mu_{labels[i]}||^2 over partitions
-whose cluster j has exactly size_j points (n/k by default). BalLOT (Luo and Mixon 2025)
-alternates
-
-(a) the assignment: the exact transport of the points to the centres with column sums
-    size_j (:func:`fairopt.balanced.transport.balanced_assignment`; for generic data its optimum is a
-    hard balanced partition, the paper's integrality result), and
-(b) the update: every centre moves to the centroid of its cluster,
-
-which, like Lloyd, never increases the cost; it stops when the assignment repeats (a fixed
-point: the labels are an optimal balanced assignment at their own centroids) or the cost stops
-decreasing. E-BalLOT replaces (a) by entropic transport (log-domain Sinkhorn,
-:mod:`fairopt.balanced.sinkhorn`) and (b) by the barycentre of the mass each centre receives; its
-coupling is balanced only up to the Sinkhorn tolerance and not integral, so the final labels
-come from a balance-preserving step: each point goes to its most likely cluster (the row
-argmax of the coupling), then :func:`fairopt.balanced.transport.repair_sizes` moves the cheapest
-points until every size is exact.
+whose cluster j has exactly size_j points (n/k by default), or between ``size_min[j]`` and
+``size_max[j]`` points. BalLOT alternates the exact transport of the points to the centres
+with those sizes and the centroid update; E-BalLOT replaces the transport by its entropic
+version. The estimator validates, picks the initial centres and keeps the cheapest run; arrays
+come back in the namespace and on the device of X (scikit-learn's array API convention,
+:mod:`fairopt.balanced.arrays`).
 
 References
 ----------
@@ -24,34 +14,50 @@ W. Luo, D. G. Mixon. BalLOT: Balanced k-means clustering with optimal transport.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
-from fairopt.balanced.init import INITS, init_centres
-from fairopt.balanced.sinkhorn import _schedule_t, array_ops
-from fairopt.balanced.transport import (
-    SOLVERS,
-    TransportAssignment,
-    _solve,
-    balanced_assignment,
-    repair_sizes,
+from fairopt.balanced.alternation import (
+    BallotResult,
+    balanced_sizes,
+    ballot,
+    ballot_bounded,
+    ballot_sinkhorn,
+    centroids,
 )
+from fairopt.balanced.arrays import (
+    foreign,
+    from_numpy,
+    namespace,
+    on_host,
+    power_of_two_unit,
+    to_numpy,
+)
+from fairopt.balanced.entropic import entropic_steps
+from fairopt.balanced.init import INITS, init_centres
+from fairopt.balanced.transport import SOLVERS, TransportAssignment, balanced_assignment
 from fairopt.base import ClusteringEstimator, check_input
-from fairopt.distances import centroids as _centroids
-from fairopt.distances import labels_cost, sq_distances
-from fairopt.exceptions import ValidationError
-from fairopt.models.balanced_transport import default_sizes
+from fairopt.distances import nearest, sq_distances
+from fairopt.exceptions import SolverNotAvailableError, ValidationError
 from fairopt.problem import check_distinct_points, validate_n_clusters
-from fairopt.validation import check_choice, check_int, check_number, check_random_state
+from fairopt.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_random_state,
+)
 
 __all__ = [
     "BalancedKMeans",
     "BallotResult",
     "ballot",
+    "ballot_bounded",
     "ballot_sinkhorn",
     "balanced_assignment",
     "balanced_sizes",
@@ -60,161 +66,7 @@ __all__ = [
 ]
 
 METHODS = ("exact", "sinkhorn")
-
-
-def balanced_sizes(n: int, k: int) -> np.ndarray:
-    """Sizes n/k differing by at most one (the first ``n mod k`` clusters get one more)."""
-    return default_sizes(n, k)
-
-
-def centroids(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Mean of every cluster, shape (k, d); clusters must be non-empty."""
-    return _centroids(points, labels, k)[0]
-
-
-@dataclass(frozen=True)
-class BallotResult:
-    """One BalLOT or E-BalLOT run.
-
-    Attributes
-    ----------
-    labels : ndarray of shape (n,), int64
-        Exactly ``sizes[j]`` points in cluster j.
-    centres : ndarray of shape (k, d)
-        Centroids of the clusters of ``labels``.
-    cost : float
-        Balanced k-means cost of ``labels``: sum_i ||x_i - centres[labels[i]]||^2.
-    n_iter : int
-        Assignment steps run.
-    converged : bool
-        Exact: the assignment repeated or the cost stopped decreasing, so ``labels`` is an
-        optimal balanced assignment at ``centres``. Sinkhorn: the centres moved less than the
-        tolerance.
-    prices : ndarray of shape (k,)
-        Exact: dual prices of the last assignment; Sinkhorn: the column potentials g.
-    history : list of float
-        Exact: the cost of every assignment at the centres it was computed for (non-increasing).
-        Sinkhorn: the entropic transport cost <D, P> of every step.
-    """
-
-    labels: np.ndarray
-    centres: np.ndarray
-    cost: float
-    n_iter: int
-    converged: bool
-    prices: np.ndarray
-    history: list = field(default_factory=list)
-
-
-def ballot(points: np.ndarray, centres: np.ndarray, sizes: np.ndarray, max_iter: int = 100, solver: str = "auto",
-           rng: np.random.Generator | None = None) -> BallotResult:
-    """BalLOT from given centres (inputs trusted: validate with :class:`BalancedKMeans`).
-
-    Parameters
-    ----------
-    points : ndarray of shape (n, d)
-    centres : ndarray of shape (k, d)
-    sizes : ndarray of int, shape (k,)
-        Positive, summing to n.
-    max_iter : int
-        Most assignment steps.
-    solver : str
-        Exact transport solver (see :func:`fairopt.balanced.transport.balanced_assignment`).
-    rng : numpy.random.Generator, optional
-
-    Returns
-    -------
-    BallotResult
-    """
-    rng = np.random.default_rng() if rng is None else rng
-    k = centres.shape[0]
-    prices, prev, history = None, None, []
-    converged, it, settled = False, 0, False
-    for it in range(1, max_iter + 1):
-        D = sq_distances(points, centres)
-        # Warm start once the labels have settled (< 2% changed in the last step): then the
-        # previous dual prices are nearly right. Early steps move the centres far, and stale
-        # prices prune the wrong arcs (measured: 400+ polish cycles at n=1e5, k=100), so they
-        # start cold from subsample prices instead.
-        step = _solve(D, sizes, solver, prices if settled else None, rng)
-        prices = step.prices
-        history.append(step.cost)
-        settled = prev is not None and np.count_nonzero(step.labels != prev) < 0.02 * len(prev)
-        if prev is not None:
-            if np.array_equal(step.labels, prev):
-                converged = True
-                break
-            # Both labellings are optimal at these centres when the new one is no cheaper:
-            # keep the previous one, whose centroids are exactly these centres.
-            prev_cost = float(D[np.arange(D.shape[0]), prev].sum())
-            if step.cost >= prev_cost - 1e-12 * abs(prev_cost):
-                history[-1] = prev_cost
-                converged = True
-                break
-        prev = step.labels
-        centres = centroids(points, prev, k)
-    labels = prev if prev is not None else step.labels
-    centres = centroids(points, labels, k)
-    return BallotResult(labels, centres, labels_cost(points, centres, labels), it, converged, prices, history)
-
-
-def ballot_sinkhorn(points: np.ndarray, centres: np.ndarray, sizes: np.ndarray, epsilon: float, max_iter: int = 100,
-                    tol: float = 1e-4, sinkhorn_tol: float = 1e-4, sinkhorn_max_iter: int = 1000,
-                    backend: str = "numpy", device: Any = None) -> BallotResult:
-    """E-BalLOT from given centres (inputs trusted: validate with :class:`BalancedKMeans`).
-
-    Parameters
-    ----------
-    points : ndarray of shape (n, d)
-    centres : ndarray of shape (k, d)
-    sizes : ndarray of int, shape (k,)
-    epsilon : float
-        Absolute entropic regularisation (units of squared distance).
-    max_iter : int
-        Most Sinkhorn-then-barycentre steps.
-    tol : float
-        Stop when ``sum_j ||mu_j^new - mu_j||^2`` is at most ``tol`` times the mean per-feature
-        variance of the points (scikit-learn's rule).
-    sinkhorn_tol, sinkhorn_max_iter :
-        Column-marginal tolerance and iteration cap of every Sinkhorn solve
-        (:func:`fairopt.balanced.sinkhorn.sinkhorn_schedule`; the first solve anneals epsilon from the
-        mean cost, later ones are warm-started from the previous potentials).
-    backend : {"numpy", "torch"}
-        Where the iterations run; ``"torch"`` uses ``device`` (a GPU when available).
-    device : str or torch.device, optional
-
-    Returns
-    -------
-    BallotResult
-    """
-    ops = array_ops(backend=backend, device=device)
-    X = ops.asarray(points)
-    C = ops.asarray(centres)
-    a = ops.asarray(np.ones(points.shape[0]))
-    b = ops.asarray(sizes.astype(np.float64))
-    tol_abs = tol * float(points.var(axis=0).mean())
-    g, history, converged, it = None, [], False, 0
-    for it in range(1, max_iter + 1):
-        Dt = ops.sq_distances(C, X)  # (k, n): the fast layout for k << n
-        res = _schedule_t(ops, Dt, a, b, epsilon, tol=sinkhorn_tol, max_iter=sinkhorn_max_iter, g=g)
-        g = res.g
-        Pt = ops.exp((g[:, None] + res.f[None, :] - Dt) / epsilon)
-        history.append(float((Pt * Dt).sum()))
-        # Barycentre of the mass sent to each centre (the E-BalLOT update).
-        new = (Pt @ X) / Pt.sum(1)[:, None]
-        shift = float(((new - C) ** 2).sum())
-        last_D, last_g, C = Dt, g, new
-        if shift <= tol_abs:
-            converged = True
-            break
-    # Balance-preserving rounding at the centres the last coupling was computed for.
-    D = ops.to_numpy(last_D).T
-    g = ops.to_numpy(last_g)
-    sizes = np.asarray(sizes, dtype=np.int64)
-    labels = repair_sizes(D, (D - g).argmin(axis=1), sizes)
-    k = sizes.size
-    centres = centroids(points, labels, k)
-    return BallotResult(labels, centres, labels_cost(points, centres, labels), it, converged, g, history)
+BACKENDS = ("auto", "numpy", "torch")
 
 
 def _check_sizes(sizes: Any, n: int, k: int) -> np.ndarray:
@@ -230,6 +82,27 @@ def _check_sizes(sizes: Any, n: int, k: int) -> np.ndarray:
         raise ValidationError(f"sizes must sum to the number of points n={n}; they sum to {int(s.sum())}")
     return s
 
+
+
+
+def _check_ranges(size_min: Any, size_max: Any, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """size_min / size_max as k integers (a scalar applies to every cluster), feasible for n points."""
+    out = []
+    for name, value, default in (("size_min", size_min, 0), ("size_max", size_max, n)):
+        v = np.full(k, default) if value is None else np.asarray(value)
+        if v.ndim == 0:
+            v = np.full(k, v)
+        if v.shape != (k,) or v.dtype.kind not in "iuf" or not np.all(np.isfinite(v)) or np.any(v != np.round(v)) or np.any(v < 0):
+            raise ValidationError(f"{name} must be a non-negative integer or {k} of them (one per cluster); got {value!r}")
+        out.append(v.astype(np.int64))
+    lo, hi = out
+    if np.any(lo > hi):
+        j = int(np.flatnonzero(lo > hi)[0])
+        raise ValidationError(f"size_min must not exceed size_max; cluster {j} has size_min={lo[j]} > size_max={hi[j]}")
+    if lo.sum() > n or hi.sum() < n:
+        raise ValidationError(f"no partition of n={n} points fits the ranges: sum(size_min)={int(lo.sum())} must be "
+                              f"<= n <= sum(size_max)={int(hi.sum())}; loosen size_min or size_max")
+    return lo, hi
 
 
 class BalancedKMeans(ClusteringEstimator):
@@ -251,11 +124,18 @@ class BalancedKMeans(ClusteringEstimator):
     sizes : array-like of int, shape (n_clusters,), optional
         Prescribed cluster sizes, each >= 1, summing to n. Default: n/k, differing by at most
         one when k does not divide n (the first n mod k clusters get one more point).
+    size_min, size_max : int or array-like of int, shape (n_clusters,), optional
+        Size ranges instead of exact sizes (as in k-means-constrained): every cluster j gets
+        between ``size_min[j]`` and ``size_max[j]`` points, each assignment step being the exact
+        min-cost flow with those bounds (:mod:`fairopt.balanced.bounded`). A scalar applies to
+        every cluster; a missing one is 0 or n. Not with ``sizes``; ``method="exact"`` only.
     method : {"exact", "sinkhorn"}
         BalLOT or E-BalLOT.
     epsilon : float
-        E-BalLOT's entropic regularisation, relative: the absolute one is ``epsilon`` times the
-        mean squared distance of the points to their mean (so it does not depend on units).
+        Entropic regularisation, relative: the absolute one (POT's ``reg``, in units of squared
+        distance; see :mod:`fairopt.balanced.entropic`) is ``epsilon`` times the mean squared
+        distance of the points to their mean, so it does not depend on units. Used by E-BalLOT
+        and by the exact method's entropic warm start.
     init : {"k-means++", "diameter", "clique"} or ndarray of shape (n_clusters, n_features)
         See :mod:`fairopt.balanced.init`; ``"diameter"`` needs n_clusters = 2.
     n_init : int
@@ -264,33 +144,47 @@ class BalancedKMeans(ClusteringEstimator):
         Most assignment steps per run.
     tol : float
         E-BalLOT stops when the squared centre shift is at most ``tol`` times the mean
-        per-feature variance of X (BalLOT stops on a repeated assignment instead).
+        per-feature variance of X, or the hard assignment repeats (BalLOT stops on a repeated
+        assignment).
     sinkhorn_tol : float
-        E-BalLOT's Sinkhorn tolerance on the relative L1 error of the cluster sizes (the final
-        labels have exact sizes whatever it is).
+        E-BalLOT's tolerance on the relative L1 error of the cluster masses in every step (the
+        final labels have exact sizes whatever it is).
     solver : {"auto", "multiscale", "ortools", "pot", "highs"}
         Exact transport solver (see :func:`fairopt.balanced.transport.balanced_assignment`).
-    backend : {"numpy", "torch"}
-        Where E-BalLOT's iterations run; ``"torch"`` runs on a GPU when one is available.
+    entropic_start : bool, default True
+        For ``method="exact"``: True (default) first runs E-BalLOT's cheap entropic
+        steps from the initial centres and starts the exact alternation from their centres and
+        potentials (dual prices), which then needs a few exact steps; the result is still a
+        BalLOT fixed point (``converged_``: optimal balanced labels at their own centroids).
+        False runs the paper's exact alternation from the initial centres, whose cost never
+        increases from the first assignment on.
+    backend : {"auto", "numpy", "torch"}
+        Where the entropic steps run: ``"auto"`` in the namespace and on the device of X
+        (numpy, torch, CuPy, ... through the array API); ``"numpy"`` on the host; ``"torch"``
+        moves numpy input to ``device`` (default: a GPU when available). The fitted
+        attributes come back in the namespace and on the device of X in every case.
+    device : str, optional
+        torch device for ``backend="torch"``.
     init_params : dict, optional
         Keyword arguments of the initialisation, e.g. ``{"threshold": 2.0, "failure": 0.01}``.
     random_state : int, numpy.random.Generator or None
 
     Attributes
     ----------
-    labels_ : ndarray of shape (n,)
+    labels_ : array of shape (n,), int64
         Cluster of every point; cluster j has exactly ``sizes_[j]`` points.
-    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    cluster_centers_ : array of shape (n_clusters, n_features), float64
         Centroids of the clusters of ``labels_``.
     inertia_ : float
         Balanced k-means cost of ``labels_``: sum of squared distances to ``cluster_centers_``.
     n_iter_ : int
-        Assignment steps of the kept run.
+        Assignment steps of the kept run (entropic steps included).
     converged_ : bool
         For "exact": ``labels_`` is an optimal balanced assignment at ``cluster_centers_``.
-    sizes_ : ndarray of shape (n_clusters,)
-    prices_ : ndarray of shape (n_clusters,)
-        Dual prices (exact) or Sinkhorn column potentials (sinkhorn) of the last assignment.
+    sizes_ : array of shape (n_clusters,)
+        Sizes of the clusters of ``labels_``.
+    prices_ : array of shape (n_clusters,)
+        Dual prices of the last exact assignment (empty with size ranges).
     history_ : list of float
         Per-step costs of the kept run (see :class:`BallotResult`).
     seconds_ : float
@@ -318,8 +212,9 @@ class BalancedKMeans(ClusteringEstimator):
 
     def __init__(self, n_clusters: int = 8, *, sizes: Any = None, method: str = "exact", epsilon: float = 1e-2,
                  init: Any = "k-means++", n_init: int = 1, max_iter: int = 100, tol: float = 1e-4,
-                 sinkhorn_tol: float = 1e-4, solver: str = "auto", backend: str = "numpy", init_params: dict | None = None,
-                 random_state: int | np.random.Generator | None = None):
+                 sinkhorn_tol: float = 1e-4, solver: str = "auto", backend: str = "auto", init_params: dict | None = None,
+                 random_state: int | np.random.Generator | None = None, size_min: Any = None, size_max: Any = None,
+                 entropic_start: bool = True, device: Any = None):
         self.n_clusters = n_clusters
         self.sizes = sizes
         self.method = method
@@ -333,16 +228,28 @@ class BalancedKMeans(ClusteringEstimator):
         self.backend = backend
         self.init_params = init_params
         self.random_state = random_state
+        self.size_min = size_min
+        self.size_max = size_max
+        self.entropic_start = entropic_start
+        self.device = device
 
-    def _validate(self, X: Any) -> tuple[np.ndarray, int, np.ndarray, int]:
-        X = check_input(self, X, reset=True)
+    def _validate(self, X: Any) -> tuple[np.ndarray, int, Any, int]:
+        X = check_input(self, on_host(X), reset=True)
         n = X.shape[0]
         k = validate_n_clusters(self.n_clusters, n)
         check_distinct_points(X, k)
-        sizes = _check_sizes(self.sizes, n, k)
         check_choice(self.method, "method", METHODS)
+        if self.size_min is not None or self.size_max is not None:
+            if self.sizes is not None:
+                raise ValidationError("give either sizes (exact) or size_min / size_max (ranges), not both")
+            if self.method != "exact":
+                raise ValidationError(f"size_min / size_max need method='exact'; got method={self.method!r}")
+            sizes = _check_ranges(self.size_min, self.size_max, n, k)
+        else:
+            sizes = _check_sizes(self.sizes, n, k)
         check_choice(self.solver, "solver", SOLVERS)
-        check_choice(self.backend, "backend", ("numpy", "torch"))
+        check_choice(self.backend, "backend", BACKENDS)
+        check_bool(self.entropic_start, "entropic_start")
         for name in ("epsilon", "tol", "sinkhorn_tol"):
             check_number(getattr(self, name), name, low=0, low_open=True)
         check_int(self.max_iter, "max_iter")
@@ -359,67 +266,125 @@ class BalancedKMeans(ClusteringEstimator):
             raise ValidationError(f"init_params['threshold'] must be positive; got {params['threshold']!r}")
         return X, k, sizes, (1 if not isinstance(self.init, str) else int(n_init))
 
+    def _work_array(self, X_in: Any, X: np.ndarray) -> Any:
+        """X where the entropic steps run: the input's namespace and device, or the backend asked for."""
+        if self.backend == "numpy" or (self.backend == "auto" and isinstance(X_in, np.ndarray)):
+            return X
+        if self.backend == "torch":
+            try:
+                import torch  # optional backend
+            except ImportError:
+                raise SolverNotAvailableError("backend='torch' needs PyTorch: pip install 'fairopt[gpu]'  (or: pip install torch)") from None
+            if array_api_compat.is_torch_array(X_in):
+                return X_in.detach().to(torch.float64)
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            return torch.as_tensor(X, device=device)
+        if not array_api_compat.is_array_api_obj(X_in):
+            return X  # lists, pandas frames, ...: numpy
+        xp = namespace(X_in)
+        return X_in if X_in.dtype in (xp.float32, xp.float64) else xp.astype(X_in, xp.float64)
+
+    def _run(self, X: np.ndarray, W: Any, start: np.ndarray, sizes: Any, rng: np.random.Generator) -> BallotResult:
+        if isinstance(sizes, tuple):
+            return ballot_bounded(X, start, sizes[0], sizes[1], self.max_iter)
+        scale = float(((X - X.mean(axis=0)) ** 2).sum(axis=1).mean())
+        eps = self.epsilon * max(scale, 1e-300)
+        xw = namespace(W)
+        C = from_numpy(start, xw, array_api_compat.device(W))
+        if self.method == "sinkhorn":
+            return ballot_sinkhorn(W, C, sizes, eps, self.max_iter, tol=self.tol, sinkhorn_tol=self.sinkhorn_tol,
+                                   solver=self.solver, rng=rng, host_points=X)
+        if not self.entropic_start:
+            return ballot(X, start, sizes, self.max_iter, self.solver, rng)
+        pre = entropic_steps(W, C, sizes, eps, max_iter=self.max_iter, tol=self.tol, sinkhorn_tol=self.sinkhorn_tol)
+        C0, g0 = to_numpy(pre["centres"]), to_numpy(pre["g"])
+        if not (np.all(np.isfinite(C0)) and np.all(np.isfinite(g0))):
+            C0, g0 = start, None  # degenerate scale (the entropic steps overflowed): the paper's start
+        run = ballot(X, C0, sizes, self.max_iter, self.solver, rng, prices=g0)
+        return BallotResult(run.labels, run.centres, run.cost, run.n_iter + pre["n_iter"], run.converged, run.prices,
+                            run.history, pre["sinkhorn_iter"])
+
     def fit(self, X: Any, y: Any = None) -> "BalancedKMeans":
-        """Cluster X into clusters of exactly the prescribed sizes.
+        """Cluster X into clusters of the prescribed sizes.
 
         Parameters
         ----------
-        X : array-like of shape (n, d)
+        X : array of shape (n, d)
+            numpy, torch (CPU or GPU), CuPy or any array API array; lists are read as numpy.
         y : ignored
 
         Returns
         -------
         self
         """
+        X_in = X
         X, k, sizes, n_init = self._validate(X)
+        # Data far from unit scale run in units of a power of two (exact), so squared distances
+        # neither underflow (1e-151) nor overflow (1e160); labels do not depend on the unit.
+        unit = power_of_two_unit(X)
+        X = X / unit
+        init = self.init if isinstance(self.init, str) else np.asarray(self.init, dtype=np.float64) / unit
+        W = self._work_array(X_in, X)
         rng = check_random_state(self.random_state)
         t0 = time.perf_counter()
         best = None
         for _ in range(n_init):
             try:
-                start = init_centres(X, k, self.init, rng, self.init_params)
+                start = init_centres(X, k, init, rng, self.init_params)
             except TypeError as exc:
                 raise ValidationError(f"init_params do not fit init={self.init!r}: {exc}") from None
-            if self.method == "exact":
-                run = ballot(X, start, sizes, self.max_iter, self.solver, rng)
-            else:
-                scale = float(((X - X.mean(axis=0)) ** 2).sum(axis=1).mean())
-                run = ballot_sinkhorn(X, start, sizes, self.epsilon * max(scale, 1e-300), self.max_iter,
-                                      tol=self.tol, sinkhorn_tol=self.sinkhorn_tol, backend=self.backend)
+            run = self._run(X, W, start, sizes, rng)
             if best is None or run.cost < best.cost:
                 best = run
+        if unit != 1.0:
+            best = dataclasses.replace(best, centres=best.centres * unit, cost=best.cost * unit**2,
+                                       prices=np.asarray(best.prices, dtype=np.float64) * unit**2,
+                                       history=[h * unit**2 for h in best.history])
         if not best.converged:
             warnings.warn(f"BalancedKMeans did not converge in max_iter={self.max_iter} steps; raise max_iter",
                           RuntimeWarning, stacklevel=2)
-        self.labels_ = best.labels
-        self.cluster_centers_ = best.centres
+        # scikit-learn's array API convention: attributes in the namespace and on the device of X.
+        out = (lambda a: from_numpy(a, namespace(X_in), array_api_compat.device(X_in))) \
+            if array_api_compat.is_array_api_obj(X_in) else (lambda a: a)
+        self.labels_ = out(best.labels)
+        self.cluster_centers_ = out(best.centres)
         self.inertia_ = best.cost
         self.n_iter_ = best.n_iter
         self.converged_ = best.converged
-        self.prices_ = best.prices
+        self.prices_ = out(np.asarray(best.prices, dtype=np.float64))
         self.history_ = best.history
-        self.sizes_ = sizes
+        self.sizes_ = out(np.bincount(best.labels, minlength=k).astype(np.int64))
         self.seconds_ = time.perf_counter() - t0
         return self
 
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None) -> Any:
         """``fit(X).labels_``."""
         return self.fit(X).labels_
 
-    def predict(self, X: Any) -> np.ndarray:
+    def _check_fitted(self, X: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+        """X checked against the fit (NotFittedError before fit), the centres on the host, and the
+        conversion of results back to X's namespace and device."""
+        X_in = X
+        X = self._check_fitted_input(on_host(X))
+        out = (lambda a: from_numpy(a, namespace(X_in), array_api_compat.device(X_in))) \
+            if foreign(X_in) else (lambda a: a)
+        return X, np.asarray(to_numpy(self.cluster_centers_), dtype=np.float64), out
+
+    def predict(self, X: Any) -> Any:
         """Nearest fitted centre of every row of X (not balanced: new points arrive one by one).
 
         For a balanced assignment of a batch of new points use :meth:`predict_balanced`.
         """
-        return self._nearest(self._check_fitted_input(X))
+        X, centres, out = self._check_fitted(X)
+        return out(nearest(X, centres)[0])
 
-    def predict_balanced(self, X: Any, sizes: Any = None) -> np.ndarray:
+    def predict_balanced(self, X: Any, sizes: Any = None) -> Any:
         """Optimal balanced assignment of the rows of X to the fitted centres.
 
         ``sizes`` defaults to m/k (differing by at most one) for m rows; each must be >= 0
         and they must sum to m.
         """
-        X = self._check_fitted_input(X)
-        k = self.cluster_centers_.shape[0]
+        X, centres, out = self._check_fitted(X)
+        k = centres.shape[0]
         sizes = balanced_sizes(X.shape[0], k) if sizes is None else sizes
-        return balanced_assignment(sq_distances(X, self.cluster_centers_), sizes, solver=self.solver).labels
+        return out(balanced_assignment(sq_distances(X, centres), sizes, solver=self.solver).labels)

@@ -23,7 +23,7 @@ cost D[i, j] - p[j] per point (plus a feasible labelling's arcs, so the restrict
 always feasible), then the polish on the full cost matrix. With warm ``prices`` (the previous BalLOT step) the subsample is
 skipped.
 
-Measured on 2 shared cores (``python -m benchmarks.bench_ballot``, one cold assignment at k
+Measured on 2 shared cores (``python -m benchmarks ballot_step``, one cold assignment at k
 random centres, distances included): at n = 1e5 the multiscale solver took 0.45 s (k = 10) and
 1.8 s (k = 100), against 25 s and 29 s for ``ot.emd`` on all arcs, 1.0 s and 14 s for
 k-means-constrained's step (which is not optimal for the squared cost), and 0.75 s (k = 10) for

@@ -1,11 +1,12 @@
 """``fairopt balanced``: balanced k-means by BalLOT (exact) or E-BalLOT (entropic).
 
-Every cluster gets n/k points (sizes differing by at most one), or the sizes given by
-``--sizes``. Examples::
+Every cluster gets n/k points (sizes differing by at most one), the sizes given by
+``--sizes``, or any size within ``--size-min`` / ``--size-max``. Examples::
 
     fairopt balanced --dataset moons --data-home ../shared/datasets --k 2
     fairopt balanced --csv points.csv --features x,y --k 5 --method sinkhorn --json out.json
     fairopt balanced --dataset adult --max-points 1000 --k 10 --sizes 100,100,...,100
+    fairopt balanced --dataset adult --max-points 1000 --k 10 --size-min 80 --size-max 120
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def add_subparser(subparsers) -> None:
     add_data_options(p, groups=False)
     p.add_argument("--k", type=int, required=True, help="number of clusters")
     p.add_argument("--sizes", help="comma-separated cluster sizes summing to n (default: n/k, differing by at most one)")
+    p.add_argument("--size-min", help="smallest cluster size: one integer for all, or k comma-separated (exact method)")
+    p.add_argument("--size-max", help="largest cluster size: one integer for all, or k comma-separated (exact method)")
     p.add_argument("--method", default="exact", choices=["exact", "sinkhorn"], help="BalLOT (exact) or E-BalLOT (sinkhorn)")
     p.add_argument("--epsilon", type=float, default=1e-2,
                    help="E-BalLOT regularisation, relative to the mean squared distance to the data mean")
@@ -50,7 +53,10 @@ def add_subparser(subparsers) -> None:
     p.add_argument("--n-init", type=int, default=1, help="runs from independent initialisations; the cheapest is kept")
     p.add_argument("--max-iter", type=int, default=100, help="most assignment steps")
     p.add_argument("--solver", default="auto", help="exact transport solver: auto, multiscale, ortools, pot, highs")
-    p.add_argument("--backend", default="numpy", choices=["numpy", "torch"], help="where E-BalLOT runs (torch: GPU if present)")
+    p.add_argument("--backend", default="auto", choices=["auto", "numpy", "torch"],
+                   help="where the entropic steps run (torch: GPU if present)")
+    p.add_argument("--entropic-start", default="yes", choices=["yes", "no"],
+                   help="exact method: start from entropic steps (default) or run the paper's alternation from the init")
     p.add_argument("--random-state", type=int, default=0)
     add_output_options(p)
     p.set_defaults(func=run)
@@ -65,13 +71,14 @@ def _init(value: str):
         raise CLIError(f"--init must be one of {INITS} or a readable .npy/.csv file of centres; {value!r}: {exc}") from None
 
 
-def _sizes(value: str | None):
+def _sizes(value: str | None, option: str = "--sizes"):
     if value is None:
         return None
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        out = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise CLIError(f"--sizes must be comma-separated integers; got {value!r}") from None
+        raise CLIError(f"{option} must be comma-separated integers; got {value!r}") from None
+    return out[0] if option != "--sizes" and len(out) == 1 else out
 
 
 def run(args) -> int:
@@ -80,14 +87,19 @@ def run(args) -> int:
     t0 = time.perf_counter()
     est = BalancedKMeans(n_clusters=args.k, sizes=_sizes(args.sizes), method=args.method, epsilon=args.epsilon,
                          init=_init(args.init), n_init=args.n_init, max_iter=args.max_iter, solver=args.solver,
-                         backend=args.backend, random_state=args.random_state).fit(X)
+                         backend=args.backend, random_state=args.random_state,
+                         size_min=_sizes(args.size_min, "--size-min"), size_max=_sizes(args.size_max, "--size-max"),
+                         entropic_start=args.entropic_start == "yes").fit(X)
     wall = time.perf_counter() - t0
     counts = np.bincount(est.labels_, minlength=args.k)
     name = "BalLOT" if args.method == "exact" else "E-BalLOT"
     print(f"balanced k-means ({name}): n={X.shape[0]} d={X.shape[1]} k={args.k} init={args.init}")
     shown = ", ".join(map(str, counts.tolist())) if args.k <= 20 else f"min {counts.min()}, max {counts.max()}"
-    print(f"  sizes      {shown}  (requested {'as given' if args.sizes else 'n/k'}: "
-          f"{'exact' if np.array_equal(counts, est.sizes_) else 'NOT MET'})")
+    if args.size_min is not None or args.size_max is not None:
+        print(f"  sizes      {shown}  (requested within [{args.size_min or 0}, {args.size_max or X.shape[0]}])")
+    else:
+        print(f"  sizes      {shown}  (requested {'as given' if args.sizes else 'n/k'}: "
+              f"{'exact' if np.array_equal(counts, est.sizes_) else 'NOT MET'})")
     print(f"  inertia    {est.inertia_:.6g}")
     print(f"  iterations {est.n_iter_}{'' if est.converged_ else ' (max_iter reached, not converged)'}")
     print(f"  seconds    {wall:.2f}")
