@@ -122,8 +122,14 @@ def solve_lp2(
             model = lp2.build_pyomo(*args, objective=objective)
         else:
             model = lp2.build_cvxpy(*args, objective=objective)
+        tight = _TIGHT.get((method, str(solver).lower()))
         res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose,
-                           options=_TIGHT.get((method, str(solver).lower())))
+                           options=tight)
+        if tight and res.status in ("infeasible", "infeasible_or_unbounded"):
+            # The up-front bounds check proves LP (2) feasible; tolerances tighter than the gap
+            # alpha_i - beta_i (delta ~ 1e-11) can make the presolve call it infeasible. The
+            # solver's own tolerances then decide, and the certificate below still checks.
+            res = _solve_model(model, solver=solver, time_limit=time_limit, threads=threads, verbose=verbose)
         status, value, name, info = res.status, res.objective, res.solver, {"raw_status": res.raw_status}
         phi, duals = None, res.duals
         if "phi" in res.values:

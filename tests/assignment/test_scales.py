@@ -222,3 +222,16 @@ def test_balanced_kmeans_at_extreme_coordinates(length):
     scaled = fairopt.BalancedKMeans(n_clusters=3, random_state=0).fit(X * length)
     np.testing.assert_array_equal(scaled.labels_, unit.labels_)
     assert np.bincount(scaled.labels_).tolist() == [20, 20, 20]
+
+
+@pytest.mark.parametrize("method", ["auto", "direct", "pyomo", "cvxpy"])
+def test_near_exact_proportions_stay_feasible(method):
+    # Found by the property suite on a clean clone: delta = 1e-11 leaves alpha_i - beta_i ~ 2e-11, below
+    # the direct path's tightened tolerances, and HiGHS's presolve called the feasible LP infeasible.
+    X, C = np.zeros((11, 1)), np.zeros((4, 1))
+    g = np.array([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    fa = fairopt.fair_assignment(X, C, g, delta=1e-11, method=method)
+    assert fa.status == "optimal" and fa.objective == pytest.approx(0.0, abs=1e-12)
+    W = np.asarray(fa.assignment.sum(axis=0)).ravel()
+    W1 = np.asarray(fa.assignment[g == 1].sum(axis=0)).ravel()
+    np.testing.assert_allclose(W1, W / 11, atol=1e-7)  # group 1 holds 1/11 of every centre's mass
