@@ -31,7 +31,6 @@ unless ``--overwrite``):
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -41,6 +40,7 @@ import numpy as np
 
 from fairopt.cli.common import fill_defaults, int_list
 from fairopt.exceptions import FairoptError, ResourceLimitError, SolverStatusError
+from fairopt.results import write_csv
 
 NAME = "barycenter_vs_ijcai24"
 REPO = Path(__file__).resolve().parents[1]
@@ -135,17 +135,6 @@ def cost_figure(rows: list, d: int, ks: list, seeds: list, methods: list, m: int
                           title=f"k-sparse barycenter of {m} measures of {support} points in {d}-D")
 
 
-def write_csv(path: str, rows: list, overwrite: bool) -> str:
-    from fairopt.results import atomic_write
-
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: ("" if r.get(c) is None else r[c]) for c in COLUMNS})
-
-    return atomic_write(path, write, overwrite=overwrite)
-
 
 def main(argv=None) -> int:
     from fairopt.plot import save_figure
@@ -194,7 +183,7 @@ def main(argv=None) -> int:
     total = time.perf_counter() - t_start
 
     print_table(rows, dims, ks, seeds, args.m, args.support)
-    write_csv(csv_path, rows, args.overwrite)
+    write_csv(rows, csv_path, COLUMNS, overwrite=args.overwrite)
     record = result_record(
         "example-barycenter-vs-ijcai24",
         inputs={"generator": "fairopt.datasets.make_measures", "m": args.m, "n_support": args.support,

@@ -32,7 +32,6 @@ Writes into ``--out`` (default ``examples/results/cost_vs_k``; existing files ar
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -43,6 +42,7 @@ import numpy as np
 from fairopt import datasets
 from fairopt.cli.common import fill_defaults, int_list, name_list
 from fairopt.exceptions import FairoptError, ResourceLimitError, SolverStatusError
+from fairopt.results import write_csv
 
 NAME = "cost_vs_k"
 REPO = Path(__file__).resolve().parents[1]
@@ -185,17 +185,6 @@ def cost_figure(name: str, rows: list, ks: list, methods: list, seeds: list, n: 
     return plot_cost_vs_k(ks, curves, title=f"{name}: n={n}, {m} equal groups, delta={delta}")
 
 
-def write_csv(path: str, rows: list, overwrite: bool) -> str:
-    from fairopt.results import atomic_write
-
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: ("" if r.get(c) is None else r[c]) for c in COLUMNS})
-
-    return atomic_write(path, write, overwrite=overwrite)
-
 
 def main(argv=None) -> int:
     from fairopt.plot import save_figure
@@ -250,7 +239,7 @@ def main(argv=None) -> int:
     total = time.perf_counter() - t_start
 
     print_table(rows, ks, methods, info, args.delta, seeds)
-    write_csv(csv_path, rows, args.overwrite)
+    write_csv(rows, csv_path, COLUMNS, overwrite=args.overwrite)
     record = result_record(
         "example-cost-vs-k",
         inputs={"data_home": args.data_home, "datasets": {n: {"n": v[0], "groups": v[1], "group_size": v[2]}

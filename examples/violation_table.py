@@ -33,7 +33,6 @@ unless ``--overwrite``):
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -44,6 +43,7 @@ import numpy as np
 from fairopt import datasets
 from fairopt.cli.common import fill_defaults, int_list, name_list
 from fairopt.exceptions import FairoptError, ResourceLimitError, SolverStatusError
+from fairopt.results import write_csv
 
 NAME = "violation_table"
 REPO = Path(__file__).resolve().parents[1]
@@ -162,17 +162,6 @@ def violation_figure(rows: list, ks: list, names: list, delta: float):
     return fig
 
 
-def write_csv(path: str, rows: list, overwrite: bool) -> str:
-    from fairopt.results import atomic_write
-
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: ("" if r.get(c) is None else r[c]) for c in COLUMNS})
-
-    return atomic_write(path, write, overwrite=overwrite)
-
 
 def main(argv=None) -> int:
     from fairopt.plot import plot_composition, save_figure
@@ -232,7 +221,7 @@ def main(argv=None) -> int:
         return 2
 
     print_table(rows, ks, args.delta, seeds)
-    write_csv(paths["csv"], rows, args.overwrite)
+    write_csv(rows, paths["csv"], COLUMNS, overwrite=args.overwrite)
     record = result_record(
         "example-violation-table", inputs={"data_home": args.data_home, "datasets": inputs, "subsample_seed": 0},
         parameters={"ks": ks, "delta": args.delta, "groups": settings, "methods": methods,

@@ -10,6 +10,7 @@ e.g. the same run on two machines or two solvers.
 """
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import functools
 import json
@@ -25,6 +26,7 @@ from fairopt.exceptions import ValidationError
 from fairopt.files import atomic_write
 
 __all__ = [
+    "write_csv",
     "result_record",
     "package_versions",
     "to_jsonable",
@@ -154,6 +156,21 @@ def write_json(record: Mapping, path: str | os.PathLike, overwrite: bool = False
     def write(fh):
         json.dump(data, fh, indent=indent, allow_nan=False)
         fh.write("\n")
+
+    return atomic_write(path, write, overwrite=overwrite)
+
+
+def write_csv(rows: Iterable[Mapping], path: str | os.PathLike, columns: list, overwrite: bool = False) -> str:
+    """Write rows (dicts) as a CSV table with the given columns, whole or not at all.
+
+    Missing values and None are written as empty fields; keys outside ``columns`` are ignored.
+    An existing file is only replaced with ``overwrite=True``.
+    """
+    def write(fh):
+        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: ("" if r.get(c) is None else r[c]) for c in columns})
 
     return atomic_write(path, write, overwrite=overwrite)
 

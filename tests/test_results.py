@@ -113,3 +113,19 @@ def test_compare_results():
     assert "metrics.sizes" in compare_results(a, b)
     with pytest.raises(ValidationError, match="no numeric field"):
         compare_results(a, b, keys=["metrics.nonexistent"])
+
+
+def test_write_csv_is_whole_and_never_overwrites(tmp_path):
+    import csv as _csv
+
+    from fairopt.results import write_csv
+
+    path = tmp_path / "t.csv"
+    write_csv([{"a": 1, "b": None, "x": 9}, {"a": 2.5, "b": "q"}], path, ["a", "b"])
+    with open(path, newline="") as fh:
+        assert list(_csv.reader(fh)) == [["a", "b"], ["1", ""], ["2.5", "q"]]
+    with pytest.raises(FileExistsError):
+        write_csv([{"a": 3}], path, ["a"])
+    assert path.read_text().startswith("a,b")  # untouched
+    write_csv([{"a": 3}], path, ["a"], overwrite=True)
+    assert path.read_text().split() == ["a", "3"]

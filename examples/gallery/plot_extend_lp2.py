@@ -10,9 +10,9 @@ optimal cost per unit of capacity), under that name.
 import cvxpy as cp
 import numpy as np
 import pyomo.environ as pyo
+from fairopt.models import fair_assignment as lp2
 
 import fairopt
-from fairopt.models import fair_assignment as lp2
 from fairopt.plot import plot_composition
 
 X, groups = fairopt.datasets.make_fair_blobs(n=90, k=3, random_state=1)
