@@ -20,38 +20,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import platform
 import time
 
 import numpy as np
 
-DATA_HOME = os.environ.get("FAIROPT_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets"))
-SINGLE = {
-    "bank": ["marital"], "adult": ["race"], "creditcard": ["MARRIAGE"], "breastcancer": None, "biodeg": None,
-    "moons": None, "hypercube": None, "balanced_complex": None, "complex": None, "balanced_cluto": None,
-    "cluto": None,
-}
+from benchmarks.common import SINGLE, load, write_result
+
 ESTIMATOR = {"kmedian": "FairKMedian", "kcenter": "FairKCenter"}
 DEFAULT_CANDIDATES = 200
 
 
-def _write(mode: str, record: dict) -> str:
-    out = os.path.join(os.path.dirname(__file__), "results")
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, f"kmedian_{mode}.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(record, fh, indent=1)
-    os.replace(tmp, path)
-    return path
-
-
-def _load(name, n):
-    from fairopt import datasets
-
-    return datasets.load(name, data_home=DATA_HOME, max_points=n, random_state=0, attributes=SINGLE.get(name))
 
 
 def run_grid(objective: str, args) -> dict:
@@ -68,7 +48,7 @@ def run_grid(objective: str, args) -> dict:
           f"{'N19 cost':>12}{'RM viol':>8}{'N19 viol':>9}{'RM s':>7}{'N19 s':>7}")
     Est = getattr(fairopt, ESTIMATOR[objective])
     for name in names:
-        X, G = _load(name, args.max_points)
+        X, G = load(name, args.max_points)
         for k, delta in itertools.product(ks, deltas):
             t = time.perf_counter()
             est = Est(n_clusters=k, delta=delta, candidates=args.candidates, n_candidates=args.n_candidates,
@@ -118,7 +98,7 @@ def main(argv=None) -> None:
                       machine=dict(cores=os.cpu_count(), platform=platform.platform()),
                       parameters={**vars(args), "mode": mode}, seconds=time.perf_counter() - t0, **body)
         suffix = "" if args.n_candidates == DEFAULT_CANDIDATES else f"_s{args.n_candidates}"
-        print(f"wrote {_write(mode + suffix, record)}")
+        print(f"wrote {write_result('kmedian_' + mode + suffix, record)}")
 
 
 if __name__ == "__main__":

@@ -15,39 +15,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import platform
 import time
 
 import numpy as np
 
-DATA_HOME = os.environ.get("FAIROPT_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets"))
-SINGLE = {
-    "bank": ["marital"], "adult": ["race"], "creditcard": ["MARRIAGE"], "breastcancer": None, "biodeg": None,
-    "moons": None, "hypercube": None, "balanced_complex": None, "complex": None, "balanced_cluto": None,
-    "cluto": None,
-}
+from benchmarks.common import SINGLE, load, write_result
+
 # The paper's Table 4 (seconds, n = 1000, Gurobi); census is not among the shared datasets.
 PAPER_SECONDS = {"bank": 42, "adult": 69, "creditcard": 83, "census": 80, "cluto": 202, "complex": 52}
 EQUAL_GROUPS = {"moons", "hypercube", "balanced_complex", "balanced_cluto"}
 
 
-def _write(mode: str, record: dict) -> str:
-    out = os.path.join(os.path.dirname(__file__), "results")
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, f"relax_merge_{mode}.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(record, fh, indent=1)
-    os.replace(tmp, path)
-    return path
-
-
-def _load(name, n):
-    from fairopt import datasets
-
-    return datasets.load(name, data_home=DATA_HOME, max_points=n, random_state=0, attributes=SINGLE.get(name))
 
 
 def run_grid(args) -> dict:
@@ -61,7 +41,7 @@ def run_grid(args) -> dict:
     print(f"{'dataset':<17}{'k':>3}{'delta':>6}{'RM frac':>13}{'NIPS19 frac':>13}{'ratio':>7}"
           f"{'RM viol':>8}{'N19 viol':>9}{'RM s':>7}")
     for name in names:
-        X, G = _load(name, args.max_points)
+        X, G = load(name, args.max_points)
         for k, delta in itertools.product(ks, deltas):
             t = time.perf_counter()
             fk = fairopt.FairKMeans(n_clusters=k, delta=delta, candidates=args.candidates,
@@ -93,7 +73,7 @@ def run_timing(args) -> dict:
     rows = []
     print(f"{'dataset':<14}{'n':>6}{'|S|':>6}{'total s':>9}{'relax s':>9}{'paper s':>9}{'ratio':>7}  stages")
     for name in ("bank", "adult", "creditcard", "cluto", "complex"):
-        X, G = _load(name, args.max_points)
+        X, G = load(name, args.max_points)
         t = time.perf_counter()
         fk = fairopt.FairKMeans(n_clusters=10, delta=0.1, random_state=0).fit(X, G)
         wall = time.perf_counter() - t
@@ -112,7 +92,7 @@ def run_sampling(args) -> dict:
     rows = []
     print(f"{'dataset':<17}{'ratio of S':>11}{'|S|':>6}{'frac cost':>13}{'vs 100%':>9}{'seconds':>9}")
     for name in ("bank", "adult", "creditcard", "complex", "balanced_cluto"):
-        X, G = _load(name, args.max_points)
+        X, G = load(name, args.max_points)
         full = None
         for ratio in (1.0, 0.5, 0.2, 0.1):
             costs, secs, sizes = [], [], []
@@ -146,7 +126,7 @@ def main(argv=None) -> None:
     body = {"grid": run_grid, "timing": run_timing, "sampling": run_sampling}[args.mode](args)
     record = dict(benchmark=f"relax_merge_{args.mode}", machine=dict(cores=os.cpu_count(), platform=platform.platform()),
                   parameters=vars(args), seconds=time.perf_counter() - t0, **body)
-    print(f"wrote {_write(args.mode, record)}")
+    print(f"wrote {write_result('relax_merge_' + args.mode, record)}")
 
 
 if __name__ == "__main__":
