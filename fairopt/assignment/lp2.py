@@ -12,6 +12,8 @@ import scipy.sparse as sp
 from fairopt.assignment.colgen import solve_colgen
 from fairopt.assignment.kcenter import smallest_feasible_tau
 from fairopt.assignment.numerics import RTOL, certify, normalise
+from fairopt.assignment.pricing import signatures
+from fairopt.assignment.screening import ArrayChunks, full_assignment, solve_screened
 from fairopt.exceptions import SolverStatusError, ValidationError
 from fairopt.models import fair_assignment as lp2
 from fairopt.objectives import arc_cost, validate_objective
@@ -23,7 +25,11 @@ from fairopt.validation import check_threads, check_time_limit
 
 __all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "check_method_solver"]
 
-METHODS = ("auto", "colgen", "direct", "pyomo", "cvxpy")
+METHODS = ("auto", "colgen", "screen", "direct", "pyomo", "cvxpy")
+#: "auto" takes the screened path (:mod:`fairopt.assignment.screening`) from this many points on,
+#: when there are at most SCREEN_MAX_CENTRES centres (its master holds every arc of a free point).
+SCREEN_MIN_POINTS = 20_000
+SCREEN_MAX_CENTRES = 100
 #: Solver options that let a dense path meet numerics.RTOL on the normalised LP (2).
 #: Measured in tests/assignment/test_scales.py; the README's solver table lists what remains.
 _TIGHT = {
@@ -54,7 +60,8 @@ class FairAssignment:
         Wall seconds of the whole call (model building and solving).
     solver : str
     method : str
-        The path used: ``"colgen"``, ``"direct"``, ``"pyomo"``, ``"cvxpy"`` or ``"threshold"`` (k-center).
+        The path used: ``"colgen"``, ``"screen"``, ``"direct"``, ``"pyomo"``, ``"cvxpy"`` or ``"threshold"``
+        (k-center).
     info : dict
         Path-specific details (iterations, columns generated, optimality certificate).
     """
@@ -96,6 +103,8 @@ def solve_lp2(
         return _solve_kcenter(problem, centres, solver, time_limit, require_optimal, t0)
     if method == "auto":
         method = "colgen" if str(solver).lower() == "highs" else "direct"
+        if method == "colgen" and problem.n >= SCREEN_MIN_POINTS and centres.shape[0] <= SCREEN_MAX_CENTRES:
+            method = "screen"
     if method not in METHODS:
         raise ValidationError(f"method must be one of {METHODS}; got {method!r}")
     # Every path solves the normalised LP (unit mass, unit spread; numerics.py) and is certified.
@@ -113,6 +122,16 @@ def solve_lp2(
         status, value, phi, info = res.status, res.objective, res.assignment, dict(res.info)
         name, duals = "highs", {}
         bound = info.get("lower_bound")
+    elif method == "screen":
+        sig, sid = signatures(g.membership)
+        chunks = ArrayChunks(X, w, sid)
+        res = solve_screened(chunks, C, sig, problem.alpha, problem.beta, power=kernel.power, time_limit=time_limit,
+                             threads=threads, verbose=verbose)
+        status, value, info = res.status, res.objective, dict(res.info)
+        feasible = res.info["slack"] is not None and res.info["slack"] <= 1e-9 * float(w.sum())
+        phi = full_assignment(chunks, res) if feasible else None  # slack in use: not an LP (2) solution
+        name, duals, bound = "highs", {}, res.lower_bound
+        info["lower_bound"] = bound
     else:
         check_fits("LP (2)", **lp2.dense_size(problem.n, C.shape[0], g.n_groups, g.n_attributes), path=method, solver=solver)
         args = (X, C, g, problem.alpha, problem.beta, w)
@@ -204,8 +223,8 @@ def check_method_solver(method: str, solver: str, objective: str = "kmeans") -> 
     if objective == "kcenter" and method not in ("auto", "direct"):
         raise ValidationError(f"objective='kcenter' searches its threshold LP on the matrix path; got method={method!r} "
                               "(use method='auto' or 'direct')")
-    if method == "colgen" and str(solver).lower() != "highs":
-        raise ValidationError(f"method='colgen' runs on HiGHS only; got solver={solver!r} (use method='auto' or 'direct')")
+    if method in ("colgen", "screen") and str(solver).lower() != "highs":
+        raise ValidationError(f"method={method!r} runs on HiGHS only; got solver={solver!r} (use method='auto' or 'direct')")
 
 
 def fair_assignment(
@@ -248,8 +267,10 @@ def fair_assignment(
         Point masses; ones by default.
     solver : str
         ``"highs"`` (default), ``"glpk"``, ``"cbc"``, ``"gurobi"``, ``"clarabel"`` (cvxpy only).
-    method : {"auto", "colgen", "direct", "pyomo", "cvxpy"}
-        ``"auto"`` takes the exact column-generation path with HiGHS, the matrix path otherwise.
+    method : {"auto", "colgen", "screen", "direct", "pyomo", "cvxpy"}
+        ``"auto"`` takes an exact path on HiGHS: column generation, or from 20,000 points on with at
+        most 100 centres the screened path (:mod:`fairopt.assignment.screening`: a few passes over
+        the data, only the contested points in the LP); the matrix path with other solvers.
     time_limit : float, optional
         Seconds (per LP of the k-center search).
     require_optimal : bool

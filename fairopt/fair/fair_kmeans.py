@@ -86,8 +86,9 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         Restarts of the weighted k-means merge.
     solver : str
         LP solver ("highs" default; "glpk", "cbc", "gurobi").
-    method : {"auto", "colgen", "direct", "pyomo", "cvxpy"}
-        How LP (2) is solved; "auto" takes the exact column-generation path with HiGHS.
+    method : {"auto", "colgen", "screen", "direct", "pyomo", "cvxpy"}
+        How LP (2) is solved; "auto" takes an exact path on HiGHS: column generation, or the
+        screened path for the final LP on 20,000 points or more.
     time_limit : float, optional
         Seconds per LP solve.
     rounding : {"auto", "circulation", "iterative"}

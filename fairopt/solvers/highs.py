@@ -203,6 +203,12 @@ class IncrementalLP:
         self.h.addCols(size, np.asarray(cost, np.float64), np.zeros(size), np.full(size, _INF), int(np.size(index)),
                        np.asarray(starts, np.int32), np.asarray(index, np.int32), np.asarray(value, np.float64))
 
+    def set_columns(self, index: np.ndarray, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change the costs and bounds of the columns ``index`` (the basis is kept)."""
+        size, index = int(np.size(index)), np.asarray(index, np.int32)
+        self.h.changeColsCost(size, index, np.asarray(cost, np.float64))
+        self.h.changeColsBounds(size, index, np.asarray(lower, np.float64), np.asarray(upper, np.float64))
+
     def delete_columns(self, index: np.ndarray) -> None:
         self.h.deleteCols(int(np.size(index)), np.asarray(index, np.int32))
 

@@ -1,0 +1,318 @@
+"""LP (2) on a few centres over many points, exactly, in a few passes over the data (issue 11).
+
+With k centres LP (2) has n mass rows but only k (1 + 2 m) coupling rows. Given duals of the
+coupling rows, summed per group signature s and centre c into G (S, k), every point's best arc is
+argmin_c D(x, c) - G[s(x), c], and
+
+    L(G) = sum_x w(x) min_c (D(x, c) - G[s(x), c]) + W_tot sum_c min(0, rc_W(c))
+
+is a lower bound on LP (2) for any duals of the right signs (Lagrangian relaxation of the
+coupling rows; :mod:`fairopt.assignment.numerics`). Points far from a tie are fixed; only the
+contested ones enter the LP:
+
+1. potentials G_0 from LP (2) on a uniform sample with exact signature totals (or given);
+2. a point is *free* when its two best values of D - G_0 differ by less than tau (tau chosen so
+   that about ``init_free`` points are free); every other point is fixed to its best centre and
+   enters the master only through its (centre, signature) bucket
+   (:class:`fairopt.assignment.screen_master.ScreenMaster`);
+3. solve the restricted master (a restriction of LP (2): its optimum is an upper bound), price
+   every fixed point with the master's duals G: a fixed point whose fixed arc is not its best one
+   has reduced cost rc(x) < 0 (column generation, Dantzig and Wolfe 1960); free the most negative;
+4. stop when no fixed point has rc(x) < -tol and no slack is used: the master's solution, with
+   every fixed point at its centre, is optimal for LP (2), and L(G) certifies it.
+
+Each step is one pass over row chunks with small results (:mod:`fairopt.assignment.screen_chunks`),
+so the same driver runs in memory and on Dask. Which points are free is a pure function of the
+small :class:`~fairopt.assignment.screen_chunks.ScreenState` (G_0, tau and every round's (G_r,
+theta_r)), so a chunk recomputed anywhere agrees with the client.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from fairopt.assignment.master import RowLayout
+from fairopt.assignment.numerics import _pow2
+from fairopt.assignment.screen_chunks import (
+    ArrayChunks,
+    ScreenState,
+    chunk_costs,
+    chunk_labels,
+    chunk_summary,
+    moments_pass,
+    sample_pass,
+    screen_pass,
+    spread_pass,
+)
+from fairopt.assignment.screen_dual import DenseCosts, maximise_dual, potentials_of
+from fairopt.assignment.screen_master import ScreenMaster
+
+__all__ = ["ScreenedLP", "solve_screened", "full_assignment", "ArrayChunks", "chunk_labels", "chunk_summary", "DEFAULTS"]
+
+DEFAULTS = {
+    "tol": 1e-9,             # certificate: every fixed point's rc >= -tol (normalised cost units)
+    "sample_size": 5_000,    # points of the sample on which the start potentials are found
+    "eps": (1e-1, 1e-2, 1e-3),  # entropic temperatures (times the mean nearest-centre cost)
+    "dual_iter": 60,         # L-BFGS-B iterations per temperature on the sample
+    "full_iter": 15,         # ... and at the last temperature on all points (one pass each)
+    "init_free": None,       # free points at the start; None: max(2000, 40 k S, n / 100)
+    "budget": None,          # points freed per round at most; None: max(2000, free points so far)
+    "big": 1e4,              # cost of a unit of fairness slack (normalised units)
+    "max_rounds": 200,
+    "highs_options": {},     # extra HiGHS options for the master
+    "seed": 0,
+}
+
+
+@dataclass(frozen=True)
+class ScreenedLP:
+    """Result of :func:`solve_screened` (costs in the data's units).
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"`` (certified), ``"time_limit"``, ``"iteration_limit"`` or ``"error"``.
+    objective : float
+        LP (2) value of the solution (fixed points at their centre, free points by ``free_phi``).
+    lower_bound : float
+        L(G) of the last pricing pass.
+    state : ScreenState
+        Recomputes every point's fixed centre and whether it is free (:func:`chunk_labels`).
+    free_index : ndarray of shape (F,), int64
+        Sorted global rows of the free points.
+    free_phi : scipy.sparse.csr_matrix of shape (F, k)
+        Their fractional assignment (in the data's weight units).
+    free_points : ndarray of shape (F, d)
+    free_sid : ndarray of shape (F,), int64
+    info : dict
+        ``rounds``, ``passes``, ``free`` (F), ``seconds`` per phase, ``history``.
+    """
+
+    status: str
+    objective: float
+    lower_bound: float
+    state: ScreenState
+    free_index: np.ndarray
+    free_phi: sp.csr_matrix
+    free_points: np.ndarray
+    free_sid: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+def _scaling(chunks, centres: np.ndarray, n_sig: int) -> tuple[np.ndarray, float, float, dict]:
+    """Shift, length and mass of :func:`fairopt.assignment.numerics.normalise`, in two passes."""
+    parts = chunks.map(moments_pass, n_sig)
+    W = sum(p["wsum"] for p in parts)
+    n = sum(p["n"] for p in parts)
+    shift = sum(p["wx"] for p in parts) / max(W, 1e-300)
+    spreads = chunks.map(spread_pass, shift)
+    top = max(max((p["top"] for p in spreads), default=0.0), float(np.max(np.abs(centres - shift), initial=0.0)))
+    length = _pow2(top)
+    spread = sum(p["sq"] for p in spreads) / max(W, 1e-300) / length**2
+    if spread > 0:
+        length *= _pow2(np.sqrt(spread))
+    totals = {"W": W, "n": n, "sig_mass": sum(p["sig_mass"] for p in parts),
+              "sig_count": sum(p["sig_count"] for p in parts)}
+    return shift, length, _pow2(W / max(n, 1)), totals
+
+
+def _start_potentials(chunks, state: ScreenState, sig, alpha, beta, totals, opt) -> tuple[np.ndarray, dict]:
+    """G_0 (S, k): the entropic dual (:mod:`fairopt.assignment.screen_dual`) maximised on a uniform
+    sample reweighted to the exact signature totals, then refined on all points."""
+    rate = min(1.0, float(opt["sample_size"]) / max(totals["n"], 1))
+    parts = chunks.map(sample_pass, rate, int(opt["seed"]))
+    X = np.concatenate([p["X"] for p in parts])
+    sid = np.concatenate([p["sid"] for p in parts])
+    w = np.concatenate([p["w"] for p in parts])
+    have = np.bincount(sid, weights=w, minlength=sig.shape[0])
+    w = w * np.divide(totals["sig_mass"], have, out=np.zeros_like(have), where=have > 0)[sid]
+    # Temperatures relative to the mean cost of sending every point to its nearest centre.
+    D = chunk_costs(X, state)
+    sample = DenseCosts(D, w / state.mass, sid)
+    unit = float(np.average(D.min(axis=1), weights=w)) if w.sum() > 0 else 1.0
+    unit = unit if unit > 0 else 1.0
+    lam, info = maximise_dual(sample, state, sig, alpha, beta, None, [unit * e for e in opt["eps"]],
+                              int(opt["dual_iter"]))
+    if sample.n < totals["n"] and int(opt["full_iter"]) > 0:
+        lam, more = maximise_dual(chunks, state, sig, alpha, beta, lam, [unit * opt["eps"][-1]],
+                                  int(opt["full_iter"]))
+        info["full_evaluations"] = more["evaluations"]
+    info.update(sample=int(sample.n), unit=unit)
+    return potentials_of(lam, sig, alpha, beta), info
+
+
+def _select(parts: list, budget: int, key_cap: float) -> tuple[float, dict]:
+    """Threshold theta and the candidates with key < theta, consistent with every chunk's cap.
+
+    A chunk that returned only its ``cap`` smallest keys knows nothing beyond its last one, so
+    theta stays at or below it (ties at the last key are left out); between two returned keys
+    theta sits halfway, away from rounding noise.
+    """
+    keys = np.concatenate([p["key"] for p in parts])
+    limit = min([float(key_cap)] + [p["last"] for p in parts if p["truncated"]])
+    ks = np.sort(keys[keys < limit])
+    if ks.size <= budget:
+        theta = limit
+    else:
+        lo, hi = ks[budget - 1], ks[budget]
+        theta = float(0.5 * (lo + hi)) if hi > lo else float(np.nextafter(lo, np.inf))
+    take = keys < theta
+    cat = {name: np.concatenate([p[name] for p in parts])[take] for name in ("index", "X", "w", "sid", "D", "fixed")}
+    return theta, cat
+
+
+def solve_screened(chunks, centres, sig, alpha, beta, potentials=None, power: int = 2, time_limit=None,
+                   threads=None, verbose: bool = False, **tuning) -> ScreenedLP:
+    """Solve LP (2) on k centres over all points by screening (see the module docstring).
+
+    minimise sum_x sum_c phi(x, c) ||x - c||^power subject to sum_c phi(x, c) = w(x) and
+    beta_i W(c) <= W_i(c) <= alpha_i W(c) for every centre c and group i.
+
+    Parameters
+    ----------
+    chunks : ArrayChunks or any object with ``n``, ``d`` and ``map(fn, *args)``
+        The data (X (n, d), w (n,), sid (n,)) in row chunks; ``map`` runs ``fn(X, w, sid, offset,
+        *args)`` on every chunk and returns the list of results (a Dask twin runs them on workers).
+    centres : ndarray of shape (k, d)
+    sig : ndarray of shape (S, m), bool
+        Row s: the groups of signature s; ``sid`` values index its rows.
+    alpha, beta : ndarray of shape (m,)
+    potentials : ndarray of shape (S, k), optional
+        Start duals G_0 in cost units (e.g. from LP (2) on a coreset with the same centres);
+        from a sample of ``sample_size`` points by default.
+    power : {2, 1}
+        Squared distances (k-means) or distances (k-median).
+    time_limit : float, optional
+        Seconds for the whole call.
+    **tuning
+        Overrides of :data:`DEFAULTS`.
+
+    Returns
+    -------
+    ScreenedLP
+        Inputs are trusted (validated by the caller).
+    """
+    unknown = set(tuning) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown tuning option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    opt = {**DEFAULTS, **tuning}
+    t_start = time.perf_counter()
+    deadline = None if time_limit is None else t_start + float(time_limit)
+    log = (lambda text: print(text, file=sys.stderr)) if verbose else (lambda text: None)
+    sig = np.asarray(sig, dtype=bool)
+    C = np.asarray(centres, dtype=np.float64)
+    S, k = sig.shape[0], C.shape[0]
+    alpha, beta = np.asarray(alpha, dtype=np.float64), np.asarray(beta, dtype=np.float64)
+    tol, seconds = float(opt["tol"]), {"scaling": 0.0, "start": 0.0, "passes": 0.0, "master": 0.0}
+    shift, length, mass, totals = _scaling(chunks, C, S)
+    n, Wn = int(totals["n"]), totals["W"] / mass
+    state = ScreenState((C - shift) / length, shift, length, mass, int(power), np.zeros((S, k)))
+    seconds["scaling"] = time.perf_counter() - t_start
+    t = time.perf_counter()
+    start_info = {}
+    if potentials is None:
+        G0, start_info = _start_potentials(chunks, state, sig, alpha, beta, totals, opt)
+    else:
+        G0 = np.asarray(potentials, dtype=np.float64) / length**power
+    state = dataclasses.replace(state, G_fix=G0)
+    seconds["start"] = time.perf_counter() - t
+    init_free = int(opt["init_free"] or max(2_000, 40 * k * S, n // 100))
+    t = time.perf_counter()
+    parts = chunks.map(screen_pass, state, None, min(1.0, 2.0 * init_free / max(n, 1)), tol)
+    seconds["passes"] += time.perf_counter() - t
+    passes = 1
+    bucket_mass, bucket_cost = sum(p["mass"] for p in parts), sum(p["cost"] for p in parts)
+    tau, cand = _select(parts, init_free, np.inf)
+    state = dataclasses.replace(state, tau=tau)
+    master = ScreenMaster(RowLayout(alpha, beta, sig), k, float(opt["big"]), threads=threads,
+                          options={"dual_feasibility_tolerance": tol / 10, "primal_feasibility_tolerance": 1e-9,
+                                   **opt["highs_options"]})
+    free = {name: [] for name in ("index", "X", "w", "sid", "D")}
+    known = np.zeros(0, dtype=np.int64)
+    status, history, lower, sol = "iteration_limit", [], -np.inf, None
+    for rnd in range(int(opt["max_rounds"]) + 1):
+        # Freed points leave their bucket and enter the master with all k arcs.
+        new = ~np.isin(cand["index"], known)
+        cand = {name: val[new] for name, val in cand.items()}
+        np.add.at(bucket_mass, (cand["fixed"], cand["sid"]), -cand["w"])
+        np.add.at(bucket_cost, (cand["fixed"], cand["sid"]), -cand["w"] * cand["D"][np.arange(cand["w"].size),
+                                                                                    cand["fixed"]])
+        for name in free:
+            free[name].append(cand[name])
+        known = np.concatenate([known, cand["index"]])
+        master.set_buckets(bucket_mass, bucket_cost)
+        master.add_points(cand["D"], cand["w"], cand["sid"])
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        if remaining is not None and remaining <= 0:
+            status = "time_limit"
+            break
+        t = time.perf_counter()
+        st, raw = master.run(remaining)
+        seconds["master"] += time.perf_counter() - t
+        if st != "optimal":
+            status = st if st in ("time_limit", "iteration_limit", "interrupted") else "error"
+            log(f"screening: master ended with {raw}")
+            break
+        sol = master.solution()
+        t = time.perf_counter()
+        parts = chunks.map(screen_pass, state, sol["G"], min(1.0, 2.0 * max(known.size, 2_000) / max(n, 1)), tol)
+        seconds["passes"] += time.perf_counter() - t
+        passes += 1
+        lower = sum(p["lagrangian"] for p in parts) + Wn * float(np.minimum(sol["rc_W"], 0.0).sum())
+        upper = master.objective()
+        n_neg = sum(p["key"].size for p in parts)
+        history.append({"round": rnd, "free": int(known.size), "objective": upper, "lower_bound": lower,
+                        "slack": sol["slack"], "violators": int(n_neg), "master_iterations": master.iterations()})
+        log(f"screening round {rnd}: free {known.size}, objective {upper:.12g}, bound {lower:.12g}, "
+            f"slack {sol['slack']:.3g}, violators >= {n_neg}")
+        if n_neg == 0:
+            status = "optimal" if sol["slack"] <= 1e-9 * max(Wn, 1.0) else "error"
+            break
+        budget = int(opt["budget"] or max(2_000, known.size))
+        theta, cand = _select(parts, budget, -tol)
+        state = dataclasses.replace(state, rounds=state.rounds + ((sol["G"], theta),))
+    passes += start_info.get("full_evaluations", 0)
+    return _result(status, state, free, sol, master, lower, mass, length, power, history, passes, seconds, t_start,
+                   start_info)
+
+
+def _result(status, state, free, sol, master, lower, mass, length, power, history, passes, seconds, t_start,
+            start_info):
+    unit = mass * length**power
+    index = np.concatenate(free["index"]).astype(np.int64)
+    order = np.argsort(index, kind="stable")
+    k = state.centres.shape[0]
+    phi = sol["phi"][order] * mass if sol is not None else np.zeros((index.size, k))
+    objective = master.objective() * unit if sol is not None else float("nan")
+    seconds["total"] = time.perf_counter() - t_start
+    info = {"rounds": len(history), "passes": passes, "free": int(index.size), "tau": state.tau,
+            "history": history, "seconds": seconds, "start": start_info, "slack": None if sol is None else sol["slack"] * mass}
+    return ScreenedLP(status, objective, float(lower) * unit, state, index[order], sp.csr_matrix(phi),
+                      np.concatenate(free["X"])[order], np.concatenate(free["sid"])[order].astype(np.int64), info)
+
+
+def full_assignment(chunks, res: ScreenedLP) -> sp.csr_matrix:
+    """phi of shape (n, k): every fixed point whole at its centre, the free points by ``free_phi``."""
+    F = res.free_index.size
+    labels = np.concatenate(chunks.map(chunk_labels, res.state, res.free_index, np.zeros(F, dtype=np.int64)))
+    w = np.concatenate(chunks.map(_weights))
+    n, k = labels.size, res.state.centres.shape[0]
+    fixed = np.ones(n, dtype=bool)
+    fixed[res.free_index] = False
+    rows = np.flatnonzero(fixed)
+    coo = res.free_phi.tocoo()
+    r = np.concatenate([rows, res.free_index[coo.row]])
+    c = np.concatenate([labels[rows], coo.col])
+    v = np.concatenate([w[rows], coo.data])
+    phi = sp.csr_matrix((v, (r, c)), shape=(n, k))
+    phi.eliminate_zeros()
+    return phi
+
+
+def _weights(X, w, sid, offset):
+    return np.asarray(w, dtype=np.float64)
