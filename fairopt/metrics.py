@@ -27,6 +27,7 @@ __all__ = [
     "cluster_sizes",
     "group_counts",
     "additive_violation",
+    "violation_from_counts",
     "balance",
 ]
 
@@ -211,3 +212,27 @@ def fractional_cost(points: Any, centres: Any, assignment: Any) -> float:
     if A.shape != (X.shape[0], C.shape[0]):
         raise ValidationError(f"assignment must have shape ({X.shape[0]}, {C.shape[0]}); got {A.shape}")
     return assignment_cost(X, C, A)
+
+
+def violation_from_counts(counts: np.ndarray, sig: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> float:
+    """Additive violation from masses per (cluster, group signature), e.g. summed over data chunks.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (k, S)
+        Mass of signature s in cluster c.
+    sig : ndarray of shape (S, m), bool
+        Groups of every signature.
+    alpha, beta : ndarray of shape (m,)
+
+    Returns
+    -------
+    float
+        ``max_{c, i} max(beta_i W(c) - W_i(c), W_i(c) - alpha_i W(c), 0)`` as in
+        :func:`additive_violation`.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    Wc = counts.sum(axis=1)
+    Wi = counts @ np.asarray(sig, dtype=np.float64)  # (k, m)
+    gap = np.maximum(Wi - Wc[:, None] * alpha[None, :], Wc[:, None] * beta[None, :] - Wi)
+    return float(max(gap.max(initial=0.0), 0.0))

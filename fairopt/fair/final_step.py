@@ -15,14 +15,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from fairopt.assignment.lp2 import solve_lp2, status_hint
+from fairopt.assignment.screening import ScreenedLP
 from fairopt.exceptions import SolverStatusError
 from fairopt.fair.result import FairClustering
 from fairopt.fair.rounding import _round_assignment
+from fairopt.groups import GroupStructure
 from fairopt.metrics import additive_violation
 from fairopt.objectives import objective_cost
 from fairopt.problem import FairProblem
 
-__all__ = ["fair_clustering_from_centres", "round_split_points"]
+__all__ = ["fair_clustering_from_centres", "round_split_points", "round_free_points"]
 
 
 def round_split_points(problem: FairProblem, centres: np.ndarray, phi: sp.csr_matrix, rounding: str,
@@ -56,6 +58,46 @@ def round_split_points(problem: FairProblem, centres: np.ndarray, phi: sp.csr_ma
                                         flow_solver, objective)[0]
     violation = additive_violation(labels, g.membership, problem.alpha, problem.beta, k=centres.shape[0], weights=w)
     return labels, float(violation)
+
+
+def round_free_points(res: ScreenedLP, centres: np.ndarray, sig: np.ndarray, attribute: np.ndarray,
+                      rounding: str = "auto", flow_solver: str = "auto", objective: str = "kmeans") -> np.ndarray:
+    """Integral labels of the free points of a screened LP (2) (unit point weights).
+
+    Every fixed point sits whole at its centre, so only free points can be split; rounding the
+    split ones as :func:`round_split_points` does keeps its guarantees (violation <= 2 for
+    disjoint groups, Bera et al.'s bound for overlapping ones) on all points.
+
+    Parameters
+    ----------
+    res : ScreenedLP
+    centres : ndarray of shape (k, d)
+    sig : ndarray of shape (S, m), bool
+        Groups of every signature (``res.free_sid`` indexes its rows).
+    attribute : ndarray of shape (m,)
+        Attribute (column of the group labels) of every group.
+
+    Returns
+    -------
+    ndarray of shape (F,), int64
+        Labels of ``res.free_index``.
+    """
+    phi = sp.csr_matrix(res.free_phi, copy=True)
+    phi.eliminate_zeros()
+    labels = np.asarray(phi.argmax(axis=1)).ravel().astype(np.int64)
+    split = np.flatnonzero(np.diff(phi.indptr) > 1)
+    if split.size == 0:
+        return labels
+    M = np.asarray(sig, dtype=bool)[res.free_sid[split]]
+    attribute = np.asarray(attribute)
+    n_attr = int(attribute.max()) + 1
+    # codes[x, t]: the group of point x in attribute t (every signature has one group per attribute).
+    codes = np.stack([np.argmax(M & (attribute == t)[None, :], axis=1) for t in range(n_attr)], axis=1)
+    groups = GroupStructure(sp.csr_matrix(M.astype(np.float64)), [str(i) for i in range(M.shape[1])],
+                            list(range(M.shape[1])), attribute, codes)
+    labels[split] = _round_assignment(res.free_points[split], centres, phi[split], groups, None, None, None, rounding,
+                                      flow_solver, objective)[0]
+    return labels
 
 
 def fair_clustering_from_centres(

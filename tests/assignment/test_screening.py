@@ -17,7 +17,8 @@ from fairopt.assignment.screen_chunks import (
     chunk_summary,
 )
 from fairopt.assignment.screening import ArrayChunks, full_assignment, solve_screened
-from fairopt.metrics import additive_violation
+from fairopt.fair.final_step import round_free_points
+from fairopt.metrics import additive_violation, violation_from_counts
 from fairopt.problem import make_fair_problem
 
 
@@ -123,3 +124,23 @@ def test_screen_needs_highs():
     prob, C, _, _ = _instance(n=200, k=3)
     with pytest.raises(fairopt.ValidationError, match="runs on HiGHS only"):
         fairopt.fair_assignment(prob.points, C, prob.groups.codes[:, 0], delta=0.1, method="screen", solver="glpk")
+
+
+@pytest.mark.parametrize("attributes", [1, 2])
+def test_free_points_rounded_in_the_client_give_labels_within_the_bound(attributes):
+    prob, C, sig, sid = _instance(n=3000, k=5, seed=11, attributes=attributes)
+    chunks = ArrayChunks(prob.points, prob.weights, sid, chunk_rows=400)
+    res = solve_screened(chunks, C, sig, prob.alpha, prob.beta, sample_size=800)
+    free_labels = round_free_points(res, C, sig, prob.groups.attribute)
+    labels = np.concatenate(chunks.map(chunk_labels, res.state, res.free_index, free_labels))
+    # every point whole in the LP keeps its centre; only split (free) points were rounded
+    phi = full_assignment(chunks, res)
+    whole = np.diff(phi.indptr) == 1
+    np.testing.assert_array_equal(labels[whole], phi.indices[phi.indptr[:-1][whole]])
+    parts = chunks.map(chunk_summary, res.state, res.free_index, free_labels)
+    counts = sum(p[0] for p in parts)
+    v = violation_from_counts(counts, sig, prob.alpha, prob.beta)
+    assert v == pytest.approx(additive_violation(labels, prob.groups.membership, prob.alpha, prob.beta, k=5), abs=1e-9)
+    delta = 1 if attributes == 1 else 2
+    bound = 1 + prob.beta.max() if attributes == 1 else (1 + prob.alpha.max()) * (2 * delta + 1)
+    assert v <= bound + 1e-9
