@@ -67,7 +67,7 @@ def _run(spec: dict, cap: float) -> dict:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         lines, status, err = out.strip().splitlines(), f"stopped at the {cap:.0f} s cap", ""
     rec = json.loads(lines[-1]) if lines else {}
-    rec.update(status=status, wall=time.perf_counter() - t)
+    rec.update(status=status, wall=time.perf_counter() - t, date=time.strftime("%Y-%m-%d"))
     if err:
         rec["stderr"] = err
     return rec
@@ -96,7 +96,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     record = dict(benchmark="scale", machine=dict(cores=os.cpu_count(), platform=platform.platform(),
                                                   note="shared machine: other jobs ran at the same time"),
-                  parameters=vars(args), real=[], synthetic=[], quality=[])
+                  parameters=vars(args), date=time.strftime("%Y-%m-%d"), real=[], synthetic=[], quality=[])
     print(HEADER)
     if "real" in sets:
         for name, attrs in REAL:
@@ -107,7 +107,7 @@ def main(argv=None) -> None:
             _row(f"{name} {'+'.join(attrs or ['color'])}", rec)
     if "synthetic" in sets:
         for n in [int(v) for v in args.ns.split(",")]:
-            rec = _run(dict(data="synthetic", n=n, k=10, baseline=n <= 100_000), args.time_cap)
+            rec = _run(dict(data="synthetic", n=n, k=10), args.time_cap)
             rec.update(dataset="fair_blobs_10d_3groups", k=10)
             record["synthetic"].append(rec)
             _row("synthetic 10-D 3 groups", rec)
@@ -124,6 +124,14 @@ def main(argv=None) -> None:
     out = os.path.join(os.path.dirname(__file__), "results")
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "scale.json")
+    if os.path.exists(path):
+        # Sets not run this time keep their previous numbers (each set says when it was measured).
+        with open(path) as fh:
+            old = json.load(fh)
+        for name in ("real", "synthetic", "quality"):
+            if name not in sets and old.get(name):
+                record[name] = old[name]
+                record.setdefault("kept_from_previous_run", []).append(name)
     with open(path + ".tmp", "w") as fh:
         json.dump(record, fh, indent=1)
     os.replace(path + ".tmp", path)

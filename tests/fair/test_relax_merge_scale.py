@@ -6,8 +6,10 @@ rounding's proven violation bounds; the final LP (2) against a second solver pat
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import fairopt
+from fairopt.assignment import lp2 as lp2_module
 from fairopt.baselines import nips19
 from fairopt.datasets import make_fair_blobs
 
@@ -38,9 +40,13 @@ def test_default_candidate_set_is_bounded_as_n_grows():
     assert sizes[2][1] is not None and sizes[2][1] <= 2_000  # above it: a coreset of bounded size
 
 
-def test_5000_point_fit_with_defaults_labels_every_point_within_the_bound():
+@pytest.mark.parametrize("final_path", ["colgen", "screen"])
+def test_5000_point_fit_with_defaults_labels_every_point_within_the_bound(final_path, monkeypatch):
+    # The screened final LP is the default from 20,000 points; here it is made to take over at 5,000.
+    monkeypatch.setattr(lp2_module, "SCREEN_MIN_POINTS", 5000 if final_path == "screen" else 10**9)
     X, g = make_fair_blobs(n=5000, k=4, n_groups=3, d=2, group_imbalance=0.5, random_state=1)
     fk = fairopt.FairKMeans(n_clusters=4, delta=0.1, random_state=0).fit(X, g)
+    assert ("free" in fk.result_.info["assign_info"]) == (final_path == "screen")
     assert fk.n_coreset_ is not None and fk.n_coreset_ < 5000
     assert fk.labels_.shape == (5000,) and fk.status_ == "optimal"
     assert fk.assignment_.shape == (5000, 4)
