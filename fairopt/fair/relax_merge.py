@@ -164,7 +164,7 @@ def relax_and_merge(
     seconds["merge"] = time.perf_counter() - t
     if n_refine > 0:
         t = time.perf_counter()
-        centres, history = refine_centres(problem, centres, n_refine, solver=solver, method=method,
+        centres, history = refine_centres(relax_problem, centres, n_refine, solver=solver, method=method,
                                           time_limit=time_limit)
         seconds["refine"] = time.perf_counter() - t
 
