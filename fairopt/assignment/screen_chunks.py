@@ -48,7 +48,7 @@ class ScreenState:
     mass: float
     power: int
     G_fix: np.ndarray
-    tau: float = np.inf
+    tau: float = 0.0
     rounds: tuple = ()
 
 
@@ -145,8 +145,8 @@ def sample_pass(X, w, sid, offset, rate: float, seed: int) -> dict:
 def screen_pass(X, w, sid, offset, state: ScreenState, G: np.ndarray | None, cap_rate: float, tol: float) -> dict:
     """One screening pass over a chunk.
 
-    With ``G`` None (the first pass) the candidates are the ``cap`` points of smallest margin
-    (cap = ceil(cap_rate n_chunk) + 16); otherwise they are the ``cap`` non-free points of most negative rc under ``G`` (only those
+    With ``G`` None the candidates are the ``cap`` non-free points of smallest margin
+    (cap = ceil(cap_rate n_chunk) + 16): raising tau frees them; otherwise they are the ``cap`` non-free points of most negative rc under ``G`` (only those
     below ``-tol``), and the chunk's part of the Lagrangian bound sum_x w'(x) min_c A(x, c) is
     returned.
 
@@ -167,7 +167,7 @@ def screen_pass(X, w, sid, offset, state: ScreenState, G: np.ndarray | None, cap
            "cost": np.bincount(flat, weights=wn * D[np.arange(D.shape[0]), a], minlength=k * S).reshape(k, S),
            "lagrangian": 0.0}
     if G is None:
-        key, eligible = margin, np.ones(D.shape[0], dtype=bool)
+        key, eligible = margin, ~_free(D, sid, a, margin, state)
     else:
         best, key = _reduced(D, sid, a, G)
         out["lagrangian"] = float(wn @ best)

@@ -7,7 +7,7 @@ rows), then one mass row sum_c phi(x, c) = w(x) per free point. Columns:
 * a *bucket* per (centre c, signature s): the fixed points of signature s whose fixed centre is c,
   as one column with bounds [m, m] (m their mass) and unit cost their mean cost. Every fixed point
   contributes only through it, so millions of fixed points cost k S columns;
-* the k arcs of every free point;
+* arcs of the free points: the few best under the current duals, more as pricing asks;
 * an elastic slack on every fairness row with cost ``big``: the first masters, whose fixed points
   may not leave room for a fair assignment, stay feasible, and their duals (up to ``big``) point the
   pricing at the fixed points that help. The answer is only accepted with all slacks at zero.
@@ -69,6 +69,10 @@ class ScreenMaster:
         self.arc0 = self.bucket0 + k * S
         self.n_free = 0
         self._row0 = row0
+        self.mass_row = np.zeros(0, dtype=np.int64)
+        self.in_master = np.zeros((0, k), dtype=bool)
+        self.arc_x = np.zeros(0, dtype=np.int64)
+        self.arc_c = np.zeros(0, dtype=np.int64)
 
     def set_buckets(self, mass: np.ndarray, cost: np.ndarray) -> None:
         """Fix every bucket's mass, shape (k, S), and total cost (same shape)."""
@@ -76,27 +80,39 @@ class ScreenMaster:
         unit = np.divide(np.asarray(cost, dtype=np.float64).ravel(), m, out=np.zeros_like(m), where=m > 0)
         self.lp.set_columns(np.arange(self.bucket0, self.arc0), unit, m, m)
 
-    def add_points(self, D: np.ndarray, w: np.ndarray, sid: np.ndarray) -> None:
-        """Add free points: costs D (f, k), masses w (f,), signatures sid (f,); k arcs each."""
-        f, k, L = w.size, self.k, self.layout
+    def add_points(self, w: np.ndarray) -> None:
+        """Add free points of masses w (f,): their mass rows, without arcs yet (:meth:`add_arcs`)."""
+        f = int(w.size)
         if f == 0:
             return
-        first = self.n_rows
         self.lp.add_rows(w, w)
+        self.mass_row = np.concatenate([self.mass_row, self.n_rows + np.arange(f)])
         self.n_rows += f
-        x = np.repeat(np.arange(f), k)
-        c = np.tile(np.arange(k), f)
-        s = sid[x]
+        self.in_master = np.vstack([self.in_master, np.zeros((f, self.k), dtype=bool)])
+        self.n_free += f
+
+    def add_arcs(self, xs: np.ndarray, cs: np.ndarray, cost: np.ndarray, sid: np.ndarray) -> int:
+        """Add the arcs (free point xs[j], centre cs[j]) not in the master yet; returns how many."""
+        _, first = np.unique(xs.astype(np.int64) * self.k + cs, return_index=True)  # each arc once
+        xs, cs, cost = xs[first], cs[first], cost[first]
+        new = ~self.in_master[xs, cs]
+        xs, cs, cost, s = xs[new], cs[new], cost[new], sid[xs[new]]
+        if xs.size == 0:
+            return 0
+        self.in_master[xs, cs] = True
+        L = self.layout
         lens = np.array([r.size + 1 for r in L.sig_rows])[s]
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
         idx = np.empty(int(lens.sum()), dtype=np.int64)
         for si in np.unique(s):  # a loop over signatures, not points
             sel = np.flatnonzero(s == si)
-            block = self._row0[c[sel]][:, None] + L.sig_rows[si][None, :]
+            block = self._row0[cs[sel]][:, None] + L.sig_rows[si][None, :]
             idx[(starts[sel][:, None] + np.arange(lens[sel[0]])[None, :]).ravel()] = np.concatenate(
-                [(first + x[sel])[:, None], block], axis=1).ravel()
-        self.lp.add_columns(np.asarray(D, dtype=np.float64).ravel(), starts, idx, np.ones(idx.size))
-        self.n_free += f
+                [self.mass_row[xs[sel]][:, None], block], axis=1).ravel()
+        self.lp.add_columns(np.asarray(cost, dtype=np.float64), starts, idx, np.ones(idx.size))
+        self.arc_x = np.concatenate([self.arc_x, xs])
+        self.arc_c = np.concatenate([self.arc_c, cs])
+        return int(xs.size)
 
     def run(self, time_limit: float | None) -> tuple[str, str]:
         """Solve warm from the previous basis; (status, raw status)."""
@@ -109,8 +125,9 @@ class ScreenMaster:
         return self.lp.iterations()
 
     def solution(self) -> dict:
-        """``phi`` (free points x k), ``slack`` (total), ``G`` (S, k) and ``rc_W`` (k,) from duals
-        clipped to their signs, so that they give a valid Lagrangian bound."""
+        """``phi`` (free points x k), ``y`` (duals of the free points' mass rows), ``slack`` (total),
+        ``G`` (S, k) and ``rc_W`` (k,) from duals clipped to their signs, so that they give a valid
+        Lagrangian bound."""
         value, _, row_dual = self.lp.solution()
         L, k = self.layout, self.k
         blocks = row_dual[: k * L.size].reshape(k, L.size).copy()
@@ -118,6 +135,7 @@ class ScreenMaster:
         blocks = np.where(L.row_upper[None, :] >= _INF, np.maximum(blocks, 0.0), blocks)
         G = L.sig_matrix @ blocks.T  # (S, k)
         rc_W = -(blocks[:, L.W_rows] * L.W_vals[None, :]).sum(axis=1)
-        phi = np.maximum(value[self.arc0:self.arc0 + self.n_free * k].reshape(self.n_free, k), 0.0)
+        phi = np.zeros((self.n_free, k))
+        phi[self.arc_x, self.arc_c] = np.maximum(value[self.arc0:self.arc0 + self.arc_x.size], 0.0)
         slack = float(value[self.slack0:self.slack0 + self.n_slack].sum())
-        return {"phi": phi, "slack": slack, "G": G, "rc_W": rc_W}
+        return {"phi": phi, "y": row_dual[self.mass_row], "slack": slack, "G": G, "rc_W": rc_W}

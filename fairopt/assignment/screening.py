@@ -64,6 +64,7 @@ DEFAULTS = {
     "budget": None,          # points freed per round at most; None: max(2000, free points so far)
     "big": 1e4,              # cost of a unit of fairness slack (normalised units)
     "max_rounds": 200,
+    "arcs_per_point": 3,     # arcs a free point enters the master with (plus its fixed one), and per pricing
     "highs_options": {},     # extra HiGHS options for the master
     "seed": 0,
 }
@@ -235,50 +236,98 @@ def solve_screened(chunks, centres, sig, alpha, beta, potentials=None, power: in
     free = {name: [] for name in ("index", "X", "w", "sid", "D")}
     known = np.zeros(0, dtype=np.int64)
     status, history, lower, sol = "iteration_limit", [], -np.inf, None
+    Dfree, sidfree = np.zeros((0, k)), np.zeros(0, dtype=np.int64)
+    G_cur, r = state.G_fix, int(opt["arcs_per_point"])
     for rnd in range(int(opt["max_rounds"]) + 1):
-        # Freed points leave their bucket and enter the master with all k arcs.
+        # Freed points leave their bucket and enter the master with their fixed arc and their r
+        # best arcs under the current duals; the others are priced in the client (below).
         new = ~np.isin(cand["index"], known)
         cand = {name: val[new] for name, val in cand.items()}
+        f = cand["w"].size
         np.add.at(bucket_mass, (cand["fixed"], cand["sid"]), -cand["w"])
-        np.add.at(bucket_cost, (cand["fixed"], cand["sid"]), -cand["w"] * cand["D"][np.arange(cand["w"].size),
-                                                                                    cand["fixed"]])
+        np.add.at(bucket_cost, (cand["fixed"], cand["sid"]), -cand["w"] * cand["D"][np.arange(f), cand["fixed"]])
         for name in free:
             free[name].append(cand[name])
         known = np.concatenate([known, cand["index"]])
+        first = Dfree.shape[0]
+        Dfree, sidfree = np.vstack([Dfree, cand["D"]]), np.concatenate([sidfree, cand["sid"]])
         master.set_buckets(bucket_mass, bucket_cost)
-        master.add_points(cand["D"], cand["w"], cand["sid"])
-        remaining = None if deadline is None else deadline - time.perf_counter()
-        if remaining is not None and remaining <= 0:
-            status = "time_limit"
-            break
-        t = time.perf_counter()
-        st, raw = master.run(remaining)
-        seconds["master"] += time.perf_counter() - t
+        master.add_points(cand["w"])
+        local = first + np.arange(f)
+        best = np.argsort(cand["D"] - G_cur[cand["sid"]], axis=1)[:, :r]
+        xs = np.concatenate([local, np.repeat(local, best.shape[1])])
+        cs = np.concatenate([cand["fixed"], best.ravel()])
+        master.add_arcs(xs, cs, Dfree[xs, cs], sidfree)
+        st, raw, sol = _solve_master(master, Dfree, sidfree, r, tol, deadline, seconds)
         if st != "optimal":
             status = st if st in ("time_limit", "iteration_limit", "interrupted") else "error"
             log(f"screening: master ended with {raw}")
             break
-        sol = master.solution()
+        G_cur = sol["G"]
+        upper = master.objective()
+        budget = int(opt["budget"] or max(2_000, known.size))
+        if sol["slack"] > 1e-9 * max(Wn, 1.0):
+            # The fixed points leave no fair assignment: the slack's duals (up to ``big``) would
+            # free points far and wide. Free the next points by margin instead (raise tau).
+            history.append({"round": rnd, "free": int(known.size), "objective": upper, "slack": sol["slack"],
+                            "master_iterations": master.iterations()})
+            if known.size >= n:
+                status = "error"  # every point free and still no fair solution: cannot happen
+                break
+            t = time.perf_counter()
+            parts = chunks.map(screen_pass, state, None, min(1.0, 2.0 * budget / max(n, 1)), tol)
+            seconds["passes"] += time.perf_counter() - t
+            passes += 1
+            tau, cand = _select(parts, budget, np.inf)
+            state = dataclasses.replace(state, tau=tau)
+            continue
         t = time.perf_counter()
         parts = chunks.map(screen_pass, state, sol["G"], min(1.0, 2.0 * max(known.size, 2_000) / max(n, 1)), tol)
         seconds["passes"] += time.perf_counter() - t
         passes += 1
         lower = sum(p["lagrangian"] for p in parts) + Wn * float(np.minimum(sol["rc_W"], 0.0).sum())
-        upper = master.objective()
         n_neg = sum(p["key"].size for p in parts)
         history.append({"round": rnd, "free": int(known.size), "objective": upper, "lower_bound": lower,
-                        "slack": sol["slack"], "violators": int(n_neg), "master_iterations": master.iterations()})
+                        "slack": sol["slack"], "violators": int(n_neg), "master_iterations": master.iterations(),
+                        "arcs": int(master.arc_x.size)})
         log(f"screening round {rnd}: free {known.size}, objective {upper:.12g}, bound {lower:.12g}, "
-            f"slack {sol['slack']:.3g}, violators >= {n_neg}")
+            f"violators >= {n_neg}")
         if n_neg == 0:
-            status = "optimal" if sol["slack"] <= 1e-9 * max(Wn, 1.0) else "error"
+            status = "optimal"
             break
-        budget = int(opt["budget"] or max(2_000, known.size))
         theta, cand = _select(parts, budget, -tol)
         state = dataclasses.replace(state, rounds=state.rounds + ((sol["G"], theta),))
     passes += start_info.get("full_evaluations", 0)
     return _result(status, state, free, sol, master, lower, mass, length, power, history, passes, seconds, t_start,
                    start_info)
+
+
+def _solve_master(master: ScreenMaster, Dfree, sidfree, r, tol, deadline, seconds):
+    """Solve the master, price the free points' missing arcs (all in the client), repeat."""
+    while True:
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        if remaining is not None and remaining <= 0:
+            return "time_limit", "time limit", None
+        t = time.perf_counter()
+        st, raw = master.run(remaining)
+        seconds["master"] += time.perf_counter() - t
+        seconds["master_solves"] = seconds.get("master_solves", 0) + 1
+        if st != "optimal":
+            return st, raw, None
+        sol = master.solution()
+        # reduced cost D - y - G[s] of every arc of a free point
+        rc = Dfree - sol["y"][:, None] - sol["G"][sidfree]
+        rc[master.in_master] = np.inf
+        worst = rc.min(axis=1, initial=np.inf)
+        rows = np.flatnonzero(worst < -tol)
+        if rows.size == 0:
+            return st, raw, sol
+        best = np.argsort(rc[rows], axis=1)[:, :r]
+        xs = np.repeat(rows, best.shape[1])
+        cs = best.ravel()
+        keep = rc[xs, cs] < -tol
+        if master.add_arcs(xs[keep], cs[keep], Dfree[xs[keep], cs[keep]], sidfree) == 0:
+            return "error", "pricing found negative arcs already in the master", None
 
 
 def _result(status, state, free, sol, master, lower, mass, length, power, history, passes, seconds, t_start,
