@@ -121,7 +121,8 @@ def run_defaults(args) -> dict:
 
     import fairopt
 
-    path = os.path.join(os.path.dirname(__file__), "results", "relax_merge_defaults.json")
+    stem = "relax_merge_defaults" if args.max_points == 1000 else f"relax_merge_defaults_n{args.max_points}"
+    path = os.path.join(os.path.dirname(__file__), "results", f"{stem}.json")
     rows = []
     if args.resume and os.path.exists(path):
         with open(path) as fh:
@@ -148,12 +149,12 @@ def run_defaults(args) -> dict:
             rows.append(row)
             print(f"{name:<17}{k:>3}{delta:>6.1f}{row['new_fractional']:>13.5g}{row['old_fractional']:>13.5g}"
                   f"{row['ratio']:>8.4f}{t_new:>7.1f}{t_old:>7.1f}", flush=True)
-            write_result("relax_merge_defaults", dict(benchmark="relax_merge_defaults", parameters=vars(args),
+            write_result(stem, dict(benchmark=stem, parameters=vars(args),
                                                       rows=rows, summary=_defaults_summary(rows)))
     summary = _defaults_summary(rows)
     print(f"\nnew/old fractional cost over {summary['cells']} cells: mean {summary['mean_ratio']:.4f}, "
           f"worst {summary['worst_ratio']:.4f}; seconds new {summary['new_seconds']:.0f}, old {summary['old_seconds']:.0f}")
-    return dict(rows=rows, summary=summary)
+    return dict(rows=rows, summary=summary, stem=stem)
 
 
 def _defaults_summary(rows) -> dict:
@@ -179,7 +180,8 @@ def main(argv=None) -> None:
     body = {"grid": run_grid, "timing": run_timing, "sampling": run_sampling, "defaults": run_defaults}[args.mode](args)
     record = dict(benchmark=f"relax_merge_{args.mode}", machine=dict(cores=os.cpu_count(), platform=platform.platform()),
                   parameters=vars(args), seconds=time.perf_counter() - t0, **body)
-    print(f"wrote {write_result('relax_merge_' + args.mode, record)}")
+    stem = record.pop("stem", "relax_merge_" + args.mode)
+    print(f"wrote {write_result(stem, record)}")
 
 
 if __name__ == "__main__":

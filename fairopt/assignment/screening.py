@@ -91,7 +91,8 @@ class ScreenedLP:
     free_points : ndarray of shape (F, d)
     free_sid : ndarray of shape (F,), int64
     info : dict
-        ``rounds``, ``passes``, ``free`` (F), ``seconds`` per phase, ``history``.
+        ``rounds``, ``passes``, ``free`` (F), ``seconds`` per phase, ``history``, ``potentials``
+        (the final G (S, k) in cost units: a start for a related solve).
     """
 
     status: str
@@ -340,7 +341,8 @@ def _result(status, state, free, sol, master, lower, mass, length, power, histor
     objective = master.objective() * unit if sol is not None else float("nan")
     seconds["total"] = time.perf_counter() - t_start
     info = {"rounds": len(history), "passes": passes, "free": int(index.size), "tau": state.tau,
-            "history": history, "seconds": seconds, "start": start_info, "slack": None if sol is None else sol["slack"] * mass}
+            "history": history, "seconds": seconds, "start": start_info,
+            "potentials": None if sol is None else sol["G"] * length**power, "slack": None if sol is None else sol["slack"] * mass}
     return ScreenedLP(status, objective, float(lower) * unit, state, index[order], sp.csr_matrix(phi),
                       np.concatenate(free["X"])[order], np.concatenate(free["sid"])[order].astype(np.int64), info)
 
