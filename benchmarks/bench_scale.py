@@ -125,13 +125,18 @@ def main(argv=None) -> None:
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "scale.json")
     if os.path.exists(path):
-        # Sets not run this time keep their previous numbers (each set says when it was measured).
+        # Runs not repeated this time keep their previous numbers (each run says when it was measured).
         with open(path) as fh:
             old = json.load(fh)
+        def key(rec):
+            return (rec.get("dataset"), tuple(rec.get("attributes") or ()), rec.get("k"), rec.get("n"))
+
         for name in ("real", "synthetic", "quality"):
-            if name not in sets and old.get(name):
-                record[name] = old[name]
-                record.setdefault("kept_from_previous_run", []).append(name)
+            done = {key(rec) for rec in record[name]}
+            kept = [rec for rec in old.get(name, []) if key(rec) not in done]
+            if kept:
+                record[name] = kept + record[name]
+                record.setdefault("kept_from_previous_run", []).append(f"{name}: {len(kept)} runs")
     with open(path + ".tmp", "w") as fh:
         json.dump(record, fh, indent=1)
     os.replace(path + ".tmp", path)
