@@ -84,6 +84,32 @@ def _row(label, rec):
 HEADER = f"{'run':<28}{'n':>9}{'RM s':>9}{'RSS MB':>9}{'N19 s':>9}{'ratio':>8}{'viol':>7}"
 
 
+def _key(rec: dict) -> tuple:
+    return (rec.get("dataset"), tuple(rec.get("attributes") or ()), rec.get("k"), rec.get("n"))
+
+
+def _write(record: dict, sets: list, t0: float) -> str:
+    """Write results/scale.json whole (after every run, so a stopped run keeps what it measured)."""
+    record = dict(record, seconds=time.perf_counter() - t0)
+    out = os.path.join(os.path.dirname(__file__), "results")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "scale.json")
+    if os.path.exists(path):
+        # Runs not repeated this time keep their previous numbers (each run says when it was measured).
+        with open(path) as fh:
+            old = json.load(fh)
+        for name in ("real", "synthetic", "quality"):
+            done = {_key(rec) for rec in record[name]}
+            kept = [rec for rec in old.get(name, []) if _key(rec) not in done]
+            if kept:
+                record[name] = kept + record[name]
+                record.setdefault("kept_from_previous_run", []).append(f"{name}: {len(kept)} runs")
+    with open(path + ".tmp", "w") as fh:
+        json.dump(record, fh, indent=1)
+    os.replace(path + ".tmp", path)
+    return path
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks scale", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -104,12 +130,14 @@ def main(argv=None) -> None:
             rec = _run(spec, args.time_cap)
             rec.update(dataset=name, attributes=attrs, k=10)
             record["real"].append(rec)
+            _write(record, sets, t0)
             _row(f"{name} {'+'.join(attrs or ['color'])}", rec)
     if "synthetic" in sets:
         for n in [int(v) for v in args.ns.split(",")]:
             rec = _run(dict(data="synthetic", n=n, k=10), args.time_cap)
             rec.update(dataset="fair_blobs_10d_3groups", k=10)
             record["synthetic"].append(rec)
+            _write(record, sets, t0)
             _row("synthetic 10-D 3 groups", rec)
     if "quality" in sets:
         for k in [int(v) for v in args.ks.split(",")]:
@@ -119,27 +147,9 @@ def main(argv=None) -> None:
                 rec = _run(dict(data=name, attributes=attrs, data_home=DATA_HOME, k=k), args.time_cap)
                 rec.update(dataset=name, attributes=attrs, k=k)
                 record["quality"].append(rec)
+                _write(record, sets, t0)
                 _row(f"k={k} {name} {'+'.join(attrs or ['color'])}", rec)
-    record["seconds"] = time.perf_counter() - t0
-    out = os.path.join(os.path.dirname(__file__), "results")
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, "scale.json")
-    if os.path.exists(path):
-        # Runs not repeated this time keep their previous numbers (each run says when it was measured).
-        with open(path) as fh:
-            old = json.load(fh)
-        def key(rec):
-            return (rec.get("dataset"), tuple(rec.get("attributes") or ()), rec.get("k"), rec.get("n"))
-
-        for name in ("real", "synthetic", "quality"):
-            done = {key(rec) for rec in record[name]}
-            kept = [rec for rec in old.get(name, []) if key(rec) not in done]
-            if kept:
-                record[name] = kept + record[name]
-                record.setdefault("kept_from_previous_run", []).append(f"{name}: {len(kept)} runs")
-    with open(path + ".tmp", "w") as fh:
-        json.dump(record, fh, indent=1)
-    os.replace(path + ".tmp", path)
+    path = _write(record, sets, t0)
     print(f"wrote {os.path.relpath(path)}")
 
 

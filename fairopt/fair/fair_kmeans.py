@@ -88,7 +88,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         LP solver ("highs" default; "glpk", "cbc", "gurobi").
     method : {"auto", "colgen", "screen", "direct", "pyomo", "cvxpy"}
         How LP (2) is solved; "auto" takes an exact path on HiGHS: column generation, or the
-        screened path for the final LP on 20,000 points or more.
+        screened path for the final LP from max(20,000, 2,000 k) points on.
     time_limit : float, optional
         Seconds per LP solve.
     rounding : {"auto", "circulation", "iterative"}

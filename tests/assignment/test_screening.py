@@ -109,6 +109,7 @@ def test_single_centre_and_fixed_points_only():
 def test_auto_takes_the_screened_path_for_many_points(monkeypatch):
     prob, C, sig, sid = _instance(n=3000, k=5, seed=7)
     monkeypatch.setattr(lp2_module, "SCREEN_MIN_POINTS", 2000)
+    monkeypatch.setattr(lp2_module, "SCREEN_POINTS_PER_CENTRE", 400)  # 5 centres: from 2,000 points
     X, G = prob.points, prob.groups.codes[:, 0]
     auto = fairopt.fair_assignment(X, C, G, delta=0.1)
     ref = fairopt.fair_assignment(X, C, G, delta=0.1, method="colgen")

@@ -44,6 +44,7 @@ def test_default_candidate_set_is_bounded_as_n_grows():
 def test_5000_point_fit_with_defaults_labels_every_point_within_the_bound(final_path, monkeypatch):
     # The screened final LP is the default from 20,000 points; here it is made to take over at 5,000.
     monkeypatch.setattr(lp2_module, "SCREEN_MIN_POINTS", 5000 if final_path == "screen" else 10**9)
+    monkeypatch.setattr(lp2_module, "SCREEN_POINTS_PER_CENTRE", 0)
     X, g = make_fair_blobs(n=5000, k=4, n_groups=3, d=2, group_imbalance=0.5, random_state=1)
     fk = fairopt.FairKMeans(n_clusters=4, delta=0.1, random_state=0).fit(X, g)
     assert ("free" in fk.result_.info["assign_info"]) == (final_path == "screen")
