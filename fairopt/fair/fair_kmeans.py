@@ -198,6 +198,9 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         self.progress = progress
 
     def _validate(self, X, groups, sample_weight):
+        if is_dask_array(X):  # only FairKMeans.fit has a Dask path; converting would gather X
+            raise ValidationError(f"{type(self).__name__} does not fit dask arrays (FairKMeans does); "
+                                  "compute X first if it fits in memory")
         problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
         k = validate_n_clusters(self.n_clusters, problem.n)
         check_distinct_points(problem.points, k)
