@@ -65,6 +65,8 @@ class DaskProblem:
     alpha, beta : ndarray of shape (m,)
     identical : bool
         Every point equals the first one (see :func:`check_distinct_dask`).
+    unit_weights : bool
+        Every weight is 1.
     first_row : ndarray of shape (d,)
     """
 
@@ -80,6 +82,7 @@ class DaskProblem:
     beta: np.ndarray
     identical: bool
     first_row: np.ndarray
+    unit_weights: bool = True
 
 
 def _as_rows(da, value, X, name: str, ndims: tuple):
@@ -119,6 +122,7 @@ def _check_block(X, G, w, offset):
     neg = np.flatnonzero(w < 0)
     out["w_negative"] = (int(neg[0]) + offset, float(w[neg[0]])) if neg.size else None
     out["w_sum"] = float(np.sum(w[~wbad]))
+    out["w_unit"] = bool(np.all(w == 1.0))
     out.update(_label_tuples(G, w))
     return out
 
@@ -267,7 +271,8 @@ def validate_dask_problem(X: Any, groups: Any, weights: Any = None, delta: float
     check_bounds_feasible(g, sig_weight, a, b)
     sig = g.membership.toarray() > 0
     sid = da.map_blocks(_signature_block, G, values=values, keys=keys, dtype=np.int64, drop_axis=1)
-    return DaskProblem(X, w, sid, n, d, g, sig, sig_weight, a, b, identical, first)
+    return DaskProblem(X, w, sid, n, d, g, sig, sig_weight, a, b, identical, first,
+                       all(f["w_unit"] for f in facts))
 
 
 def check_distinct_dask(problem: DaskProblem, k: int, name: str = "n_clusters") -> None:

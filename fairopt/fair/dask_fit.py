@@ -10,12 +10,12 @@ What runs where (X is never gathered):
    weighted k-means on it;
 4. the exact LP (2) on the k centres over all points by screening, one pass per round on the
    workers, the rounding of the split points in the client, and labels, cost and violation
-   chunk by chunk (:mod:`fairopt.distributed.dask_final`).
+   chunk by chunk (:mod:`fairopt.fair.dask_final`).
 
 This module sits in :mod:`fairopt.fair` (not :mod:`fairopt.distributed`) because the
 estimators dispatch to it and it returns their result type: the layers below it are the
-chunked data (:mod:`fairopt.distributed.dask_data`, ``dask_chunks``, ``dask_coreset``,
-``dask_final``).
+chunked data (:mod:`fairopt.distributed.dask_data`, ``dask_chunks``, ``dask_coreset``), and
+:mod:`fairopt.fair.dask_final` beside it.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from fairopt.coresets import Coreset, default_coreset_size
 from fairopt.distributed.dask_chunks import DaskChunks
 from fairopt.distributed.dask_coreset import dask_fair_coreset
 from fairopt.distributed.dask_data import DaskProblem
-from fairopt.distributed.dask_final import screened_final_step
 from fairopt.exceptions import ValidationError
+from fairopt.fair.dask_final import coreset_potentials, screened_final_step
 from fairopt.fair.relax_merge import refine_centres, relax_and_merge_centres
 from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans
@@ -57,6 +57,10 @@ def coreset_fair_problem(problem: DaskProblem, cs: Coreset) -> FairProblem:
 
 
 def _coreset(problem: DaskProblem, client: Any, coreset_size, k: int, rng: np.random.Generator):
+    if not problem.unit_weights:
+        # The rounding of the split points (fairopt.fair.final_step.round_free_points) is for unit masses.
+        raise ValidationError("sample_weight other than ones is not supported on dask arrays yet (the rounding of "
+                              "the split points assumes unit masses); fit in memory, or leave sample_weight out")
     chunks = DaskChunks(problem.X, problem.w, problem.sid, client)
     cs = dask_fair_coreset(chunks, resolve_dask_coreset_size(coreset_size, problem.n, k), k, rng)
     return chunks, cs, coreset_fair_problem(problem, cs)
@@ -95,8 +99,11 @@ def relax_and_merge_dask(problem: DaskProblem, k: int, rng: np.random.Generator,
         centres, history = refine_centres(relax_problem, centres, n_refine, solver=solver, method=method,
                                           time_limit=time_limit)
         seconds["refine"] = time.perf_counter() - t
+    t = time.perf_counter()
+    start = coreset_potentials(cs, centres, problem.sig, problem.alpha, problem.beta)
+    seconds["start_potentials"] = time.perf_counter() - t
     final = screened_final_step(problem, chunks, centres, rounding=rounding, flow_solver=flow_solver,
-                                time_limit=time_limit, best_effort=best_effort, verbose=verbose)
+                                time_limit=time_limit, best_effort=best_effort, verbose=verbose, potentials=start)
     relax = mc.relax
     res = _result(centres, final, seconds, {
         "relaxed_cost": float(relax.objective) if relax.objective is not None else float("nan"),
@@ -117,7 +124,10 @@ def nips19_dask(problem: DaskProblem, k: int, rng: np.random.Generator, client: 
     t = time.perf_counter()
     km = _weighted_kmeans(relax_problem.points, relax_problem.weights, k, n_init, 300, 1e-6, rng)
     seconds = {"coreset": t_cs, "kmeans": time.perf_counter() - t}
+    t = time.perf_counter()
+    start = coreset_potentials(cs, km.centres, problem.sig, problem.alpha, problem.beta)
+    seconds["start_potentials"] = time.perf_counter() - t
     final = screened_final_step(problem, chunks, km.centres, rounding=rounding, time_limit=time_limit,
-                                best_effort=best_effort)
+                                best_effort=best_effort, potentials=start)
     return _result(km.centres, final, seconds, {"vanilla_cost": float(km.cost), "kmeans_cost": float(km.cost),
                                                 "n_coreset": cs.size, "objective": "kmeans"})

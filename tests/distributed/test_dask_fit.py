@@ -180,5 +180,7 @@ def test_other_bad_input(client):
         FairKMedian(K).fit(Xd, Gd)
     with pytest.raises(ValidationError, match="identical"):
         FairKMeans(K).fit(da.ones((1_000, 2), chunks=(250, 2)), Gd)
+    with pytest.raises(ValidationError, match="sample_weight other than ones"):
+        FairKMeans(K).fit(Xd, Gd, sample_weight=da.full(1_000, 2.0, chunks=250))
     with pytest.raises(ValidationError, match="objective='kmeans' only"):
         nips19(Xd, Gd, K, objective="kmedian")

@@ -17,18 +17,16 @@ from typing import Any
 import numpy as np
 
 from fairopt.assignment.lp2 import status_hint
-from fairopt.assignment.screening import (
-    chunk_labels,
-    chunk_summary,
-    round_free,
-    solve_screened,
-    violation_from_counts,
-)
+from fairopt.assignment.screen_chunks import ArrayChunks, chunk_labels, chunk_summary
+from fairopt.assignment.screening import solve_screened
+from fairopt.coresets import Coreset
 from fairopt.distributed.dask_chunks import row_offsets
 from fairopt.distributed.dask_data import DaskProblem
 from fairopt.exceptions import SolverStatusError
+from fairopt.fair.final_step import round_free_points
+from fairopt.metrics import violation_from_counts
 
-__all__ = ["DaskFinalStep", "screened_final_step", "labels_array"]
+__all__ = ["DaskFinalStep", "screened_final_step", "labels_array", "coreset_potentials"]
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,22 @@ def labels_array(X: Any, w: Any, sid: Any, state: Any, free_index: np.ndarray, f
     return da.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
+def coreset_potentials(cs: Coreset, centres: np.ndarray, sig: np.ndarray, alpha: np.ndarray,
+                       beta: np.ndarray) -> np.ndarray:
+    """Start potentials G_0 (S, k), in cost units, from the screened LP (2) on the merged coreset.
+
+    The coreset stands in for the data in LP (2) (exact signature totals), so its entropic dual
+    is a good start for all points; it replaces the default start (a sample pass and about 15
+    dual passes over all points), which on Dask costs one pass over the data each.
+    """
+    res = solve_screened(ArrayChunks(cs.points, cs.weights, cs.signature), centres, sig, alpha, beta)
+    return res.state.G_fix * res.state.length ** res.state.power
+
+
 def screened_final_step(problem: DaskProblem, chunks: Any, centres: np.ndarray, rounding: str = "auto",
                         flow_solver: str = "auto", time_limit: float | None = None, best_effort: bool = False,
-                        verbose: bool = False, potentials: np.ndarray | None = None) -> DaskFinalStep:
+                        verbose: bool = False, potentials: np.ndarray | None = None,
+                        tuning: dict | None = None) -> DaskFinalStep:
     """LP (2) on ``centres`` over all points of ``chunks``, then the rounding of the split points.
 
     Parameters
@@ -87,7 +98,9 @@ def screened_final_step(problem: DaskProblem, chunks: Any, centres: np.ndarray, 
     chunks : DaskChunks (or any object with ``n``, ``d`` and ``map``)
     centres : ndarray of shape (k, d)
     potentials : ndarray of shape (S, k), optional
-        Start duals (e.g. from LP (2) on a coreset with the same centres).
+        Start duals in cost units (e.g. from LP (2) on a coreset with the same centres).
+    tuning : dict, optional
+        Options of :func:`fairopt.assignment.screening.solve_screened` (its ``DEFAULTS``).
 
     Raises
     ------
@@ -96,15 +109,15 @@ def screened_final_step(problem: DaskProblem, chunks: Any, centres: np.ndarray, 
     """
     t0 = time.perf_counter()
     res = solve_screened(chunks, centres, problem.sig, problem.alpha, problem.beta, potentials=potentials,
-                         time_limit=time_limit, verbose=verbose)
+                         time_limit=time_limit, verbose=verbose, **(tuning or {}))
     t1 = time.perf_counter()
-    if res.status != "optimal" and (not best_effort or res.state is None):
+    if res.status != "optimal" and (not best_effort or not np.isfinite(res.objective)):
         raise SolverStatusError(
             f"LP (2) on {problem.n} points and {centres.shape[0]} centres ended with status {res.status!r} "
             f"(highs, screened path on dask chunks): no proven optimum; "
             f"{status_hint(res.status, time_limit, offer_best_effort=not best_effort)}", res)
-    free_labels = np.asarray(round_free(res, problem.sig, problem.alpha, problem.beta, rounding=rounding,
-                                        flow_solver=flow_solver), dtype=np.int64)
+    free_labels = np.asarray(round_free_points(res, centres, problem.sig, problem.groups.attribute, rounding=rounding,
+                                               flow_solver=flow_solver), dtype=np.int64)
     t2 = time.perf_counter()
     summaries = chunks.map(chunk_summary, res.state, res.free_index, free_labels)
     counts = sum(s[0] for s in summaries)
