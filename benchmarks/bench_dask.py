@@ -2,7 +2,8 @@
 
     python -m benchmarks dask [--n 10000000] [--chunk 250000] [--k 10] [--compare | --no-compare]
 
-The data (10-D, 3 groups, 10 blobs with their own group mix) are generated chunk by chunk on the
+The data (10-D, 3 groups, 10 separated blobs with their own group mix, as ``make_fair_blobs`` in
+``python -m benchmarks scale``) are generated chunk by chunk on the
 workers of ``LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="2GB")`` from a seed and
 the chunk's first row, so no process ever holds all of X and every pass regenerates the chunks.
 Reported: seconds per stage (validation pass, coreset, relax LP, merge, screened LP (2), rounding,
@@ -23,27 +24,31 @@ import time
 import numpy as np
 
 from benchmarks.common import write_result
+from fairopt.datasets import _separated_centres
 
-D, GROUPS, BLOBS, SEED = 10, 3, 10, 0
+D, GROUPS, BLOBS, SEED, IMBALANCE, SEPARATION = 10, 3, 10, 0, 0.3, 8.0
 MEMORY_LIMIT = "2GB"
 
 
-def _centres_and_mix(seed: int = SEED):
-    rng = np.random.default_rng(seed)
-    centres = 8.0 * rng.normal(size=(BLOBS, D))
-    mix = rng.dirichlet(np.full(GROUPS, 2.0), size=BLOBS)
-    return centres, np.cumsum(mix, axis=1)
+def _centres(seed: int = SEED) -> np.ndarray:
+    return _separated_centres(BLOBS, D, SEPARATION, np.random.default_rng(seed))
 
 
 def make_chunk(offset: int, rows: int, part: str, seed: int = SEED) -> np.ndarray:
-    """Rows [offset, offset + rows) of the data set: X (part "X") or the group labels (part "G")."""
-    centres, cum = _centres_and_mix(seed)
+    """Rows [offset, offset + rows) of the data: X (part "X") or the group labels (part "G").
+
+    The distribution of :func:`fairopt.datasets.make_fair_blobs` (``bench_scale``'s synthetic
+    data: 10 separated blobs, group ``j mod 3`` dominant in blob j with imbalance 0.3), drawn
+    chunk by chunk from (seed, first row) so that any chunk can be regenerated anywhere.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, offset]))
     blob = rng.integers(0, BLOBS, size=rows)
-    groups = (rng.random(rows)[:, None] > cum[blob]).sum(axis=1).astype(np.int64)
-    if part == "G":
-        return groups
-    return centres[blob] + rng.normal(size=(rows, D))
+    X = _centres(seed)[blob] + rng.normal(size=(rows, D))
+    p_main = 1.0 / GROUPS + IMBALANCE * (1.0 - 1.0 / GROUPS)
+    probs = np.full((BLOBS, GROUPS), (1.0 - p_main) / (GROUPS - 1))
+    probs[np.arange(BLOBS), np.arange(BLOBS) % GROUPS] = p_main
+    groups = np.minimum((rng.random(rows)[:, None] > np.cumsum(probs, axis=1)[blob]).sum(axis=1), GROUPS - 1)
+    return groups.astype(np.int64) if part == "G" else X
 
 
 def dask_data(n: int, chunk: int):

@@ -32,8 +32,13 @@ __all__ = ["is_dask_array", "DaskProblem", "validate_dask_problem", "check_disti
 
 
 def is_dask_array(value: Any) -> bool:
-    """True for a Dask array (or collection), tested without importing Dask."""
-    return type(value).__module__.startswith("dask") and hasattr(value, "chunks")
+    """True for a Dask array, DataFrame or Series, tested without importing Dask."""
+    return type(value).__module__.startswith("dask") and (hasattr(value, "chunks") or hasattr(value, "to_dask_array"))
+
+
+def _as_array(value: Any) -> Any:
+    """A dask DataFrame or Series as a dask array (row counts found later, one pass)."""
+    return value.to_dask_array() if is_dask_array(value) and not hasattr(value, "chunks") else value
 
 
 def check_dask_installed(what: str = "dask arrays") -> None:
@@ -88,6 +93,7 @@ class DaskProblem:
 def _as_rows(da, value, X, name: str, ndims: tuple):
     """``value`` (dask or array-like) as a dask array with X's row chunks (2-D for groups)."""
     n = X.shape[0]
+    value = _as_array(value)
     if not is_dask_array(value):
         try:
             value = np.asarray(value)
@@ -227,6 +233,7 @@ def validate_dask_problem(X: Any, groups: Any, weights: Any = None, delta: float
     """
     import dask.array as da  # optional dependency (fairopt[dist])
 
+    X = _as_array(X)
     shape, kind = tuple(X.shape), X.dtype.kind
     if kind in ("U", "S", "O"):
         raise ValidationError(f"{who}: {name} must be a real numeric array of shape (n_samples, n_features); "

@@ -17,16 +17,15 @@ from typing import Any
 import numpy as np
 
 from fairopt.assignment.lp2 import status_hint
-from fairopt.assignment.screen_chunks import ArrayChunks, chunk_labels, chunk_summary
+from fairopt.assignment.screen_chunks import chunk_labels, chunk_summary
 from fairopt.assignment.screening import solve_screened
-from fairopt.coresets import Coreset
 from fairopt.distributed.dask_chunks import row_offsets
 from fairopt.distributed.dask_data import DaskProblem
 from fairopt.exceptions import SolverStatusError
 from fairopt.fair.final_step import round_free_points
 from fairopt.metrics import violation_from_counts
 
-__all__ = ["DaskFinalStep", "screened_final_step", "labels_array", "coreset_potentials"]
+__all__ = ["DaskFinalStep", "screened_final_step", "labels_array"]
 
 
 @dataclass(frozen=True)
@@ -72,18 +71,6 @@ def labels_array(X: Any, w: Any, sid: Any, state: Any, free_index: np.ndarray, f
     parts = [da.from_delayed(call(xb, wb, sb, int(off), *shared), shape=(rows,), dtype=np.int64)
              for (xb, wb, sb), off, rows in zip(blocks, row_offsets(X), X.chunks[0])]
     return da.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-def coreset_potentials(cs: Coreset, centres: np.ndarray, sig: np.ndarray, alpha: np.ndarray,
-                       beta: np.ndarray) -> np.ndarray:
-    """Start potentials G_0 (S, k), in cost units, from the screened LP (2) on the merged coreset.
-
-    The coreset stands in for the data in LP (2) (exact signature totals), so its entropic dual
-    is a good start for all points; it replaces the default start (a sample pass and about 15
-    dual passes over all points), which on Dask costs one pass over the data each.
-    """
-    res = solve_screened(ArrayChunks(cs.points, cs.weights, cs.signature), centres, sig, alpha, beta)
-    return res.state.G_fix * res.state.length ** res.state.power
 
 
 def screened_final_step(problem: DaskProblem, chunks: Any, centres: np.ndarray, rounding: str = "auto",

@@ -30,7 +30,7 @@ from fairopt.distributed.dask_chunks import DaskChunks
 from fairopt.distributed.dask_coreset import dask_fair_coreset
 from fairopt.distributed.dask_data import DaskProblem
 from fairopt.exceptions import ValidationError
-from fairopt.fair.dask_final import coreset_potentials, screened_final_step
+from fairopt.fair.dask_final import screened_final_step
 from fairopt.fair.relax_merge import refine_centres, relax_and_merge_centres
 from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans
@@ -99,11 +99,8 @@ def relax_and_merge_dask(problem: DaskProblem, k: int, rng: np.random.Generator,
         centres, history = refine_centres(relax_problem, centres, n_refine, solver=solver, method=method,
                                           time_limit=time_limit)
         seconds["refine"] = time.perf_counter() - t
-    t = time.perf_counter()
-    start = coreset_potentials(cs, centres, problem.sig, problem.alpha, problem.beta)
-    seconds["start_potentials"] = time.perf_counter() - t
     final = screened_final_step(problem, chunks, centres, rounding=rounding, flow_solver=flow_solver,
-                                time_limit=time_limit, best_effort=best_effort, verbose=verbose, potentials=start)
+                                time_limit=time_limit, best_effort=best_effort, verbose=verbose)
     relax = mc.relax
     res = _result(centres, final, seconds, {
         "relaxed_cost": float(relax.objective) if relax.objective is not None else float("nan"),
@@ -124,10 +121,7 @@ def nips19_dask(problem: DaskProblem, k: int, rng: np.random.Generator, client: 
     t = time.perf_counter()
     km = _weighted_kmeans(relax_problem.points, relax_problem.weights, k, n_init, 300, 1e-6, rng)
     seconds = {"coreset": t_cs, "kmeans": time.perf_counter() - t}
-    t = time.perf_counter()
-    start = coreset_potentials(cs, km.centres, problem.sig, problem.alpha, problem.beta)
-    seconds["start_potentials"] = time.perf_counter() - t
     final = screened_final_step(problem, chunks, km.centres, rounding=rounding, time_limit=time_limit,
-                                best_effort=best_effort, potentials=start)
+                                best_effort=best_effort)
     return _result(km.centres, final, seconds, {"vanilla_cost": float(km.cost), "kmeans_cost": float(km.cost),
                                                 "n_coreset": cs.size, "objective": "kmeans"})
