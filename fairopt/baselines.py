@@ -32,7 +32,15 @@ import numpy as np
 from fairopt.assignment.lp2 import check_method_solver
 from fairopt.barycenter.lp16 import _check_solver_method, solve_lp16, validate_measures
 from fairopt.coresets import check_coreset_size, coreset_problem, resolve_coreset_size
+from fairopt.distributed.dask_chunks import dask_client
+from fairopt.distributed.dask_data import (
+    check_dask_installed,
+    check_distinct_dask,
+    is_dask_array,
+    validate_dask_problem,
+)
 from fairopt.exceptions import ValidationError
+from fairopt.fair.dask_fit import nips19_dask
 from fairopt.fair.fairlets import (
     centroids_and_cost,
     check_matching_memory,
@@ -187,7 +195,11 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
+    X : ndarray of shape (n, d), or a dask array chunked by rows
+        A dask array (groups and sample_weight then dask or in memory) runs on the current
+        ``dask.distributed`` client without gathering X (:func:`fairopt.fair.dask_fit.nips19_dask`):
+        k-means on the merged fair coreset, the screened LP (2) on all points; ``labels`` is a
+        lazy dask array, ``assignment`` None; only ``objective="kmeans"``.
     groups : labels of shape (n,) or (n, a)
     k : int
     delta, alpha, beta : fairness bounds as in :class:`fairopt.FairKMeans`
@@ -211,6 +223,9 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
         objective's name, assign_lp, rounding, total); ``info["vanilla_cost"]`` (and
         ``info["kmeans_cost"]`` for k-means).
     """
+    if is_dask_array(X):
+        return _nips19_dask(X, groups, k, delta, alpha, beta, sample_weight, solver, method, n_init, time_limit,
+                            rounding, best_effort, random_state, objective, coreset_size)
     problem = make_fair_problem(X, groups, weights=sample_weight, delta=delta, alpha=alpha, beta=beta)
     k = validate_n_clusters(k, problem.n, name="k")
     check_distinct_points(problem.points, k, name="k")
@@ -238,5 +253,32 @@ def nips19(X, groups, k, delta=0.1, alpha=None, beta=None, sample_weight=None, s
     if objective == "kmeans":
         info["kmeans_cost"] = float(vanilla_cost)
     res = dataclasses.replace(res, seconds=seconds, info=info)
+    warn_best_effort("nips19", res.status)
+    return res
+
+
+def _nips19_dask(X, groups, k, delta, alpha, beta, sample_weight, solver, method, n_init, time_limit, rounding,
+                 best_effort, random_state, objective, coreset_size):
+    """:func:`nips19` on dask arrays: options checked first, then the data chunk by chunk."""
+    check_dask_installed("nips19 on dask arrays")
+    if objective != "kmeans":
+        raise ValidationError(f"nips19 on dask arrays runs objective='kmeans' only; got objective={objective!r}")
+    check_method_solver(method, solver, objective)
+    get_solver(solver, "cvxpy" if method == "cvxpy" else "matrices")
+    check_time_limit(time_limit)
+    n_init = check_int(10 if n_init is None else n_init, "n_init")
+    if rounding not in ("auto", "circulation", "iterative"):
+        raise ValidationError(f"rounding must be 'auto', 'circulation' or 'iterative'; got {rounding!r}")
+    check_coreset_size(coreset_size)
+    with dask_client() as client:
+        problem = validate_dask_problem(X, groups, sample_weight, delta=delta, alpha=alpha, beta=beta, client=client,
+                                        who="nips19", name="X")
+        k = validate_n_clusters(k, problem.n, name="k")
+        check_distinct_dask(problem, k, name="k")
+        if rounding == "circulation" and not problem.groups.disjoint:
+            raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
+                                  "use rounding='iterative' or 'auto' for overlapping groups")
+        res = nips19_dask(problem, k, check_random_state(random_state), client, n_init=n_init, time_limit=time_limit,
+                          rounding=rounding, best_effort=best_effort, coreset_size=coreset_size)
     warn_best_effort("nips19", res.status)
     return res

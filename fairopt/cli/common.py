@@ -139,7 +139,7 @@ def params_record(args):
     return {k: v for k, v in vars(args).items() if k not in skip}
 
 
-OUTPUT_OPTIONS = ("json", "plot", "export_lp")
+OUTPUT_OPTIONS = ("json", "plot", "export_lp", "labels_out")
 
 
 def plot_formats() -> list[str]:

@@ -5,10 +5,12 @@
 """
 from __future__ import annotations
 
+import os
 import time
 
 from fairopt.baselines import nips19
 from fairopt.cli.common import (
+    CLIError,
     add_data_options,
     add_output_options,
     inputs_record,
@@ -16,6 +18,15 @@ from fairopt.cli.common import (
     params_record,
     write_outputs,
 )
+from fairopt.cli.dask_input import (
+    check_labels_path,
+    labels_path,
+    load_dask_data,
+    wants_dask,
+    write_labels_parquet,
+)
+from fairopt.distributed.dask_chunks import dask_client
+from fairopt.distributed.dask_data import check_dask_installed
 from fairopt.fair.fair_kmeans import FairKMeans
 from fairopt.fair.kcenter import FairKCenter
 from fairopt.fair.kmedian import FairKMedian
@@ -58,6 +69,13 @@ def add_subparser(sub) -> None:
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--no-baseline", action="store_true", help="skip the NIPS19 baseline")
     p.add_argument("--export-lp", help="write LP (2) on the final centres to this .lp or .mps file")
+    big = p.add_argument_group("data larger than memory (Dask; also --csv with a * glob)")
+    big.add_argument("--parquet", help="a Parquet file, a folder of them or a glob, read through dask.dataframe "
+                                       "(with --features and --groups)")
+    big.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:PORT); default: a "
+                                         "LocalCluster for the run")
+    big.add_argument("--labels-out", help="Parquet file for the labels (column 'label', input row order); default: "
+                                          "beside --json as NAME.labels.parquet")
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -98,6 +116,10 @@ def _estimator(args, coreset_size="auto"):
 
 
 def run(args) -> int:
+    if wants_dask(args) or args.scheduler:
+        return run_dask(args)
+    if args.labels_out:
+        raise CLIError("--labels-out is for --parquet or a --csv glob; the JSON summary (--json) holds the labels")
     X, G = load_data(args)
     if args.export_lp:
         # Refuse a dense LP (2) file that cannot be built before spending the run on it.
@@ -142,4 +164,49 @@ def run(args) -> int:
                                  title=f"Relax and Merge, k={args.k}, delta={args.delta}")
 
         write_outputs(args, record, figure)
+    return 0
+
+
+def run_dask(args) -> int:
+    """fair-kmeans on data read by dask.dataframe, on --scheduler or a LocalCluster (FairKMeans and nips19)."""
+    check_dask_installed("--parquet, a --csv glob or --scheduler")
+    if args.objective != "kmeans":
+        raise CLIError(f"--objective {args.objective} runs in memory only; data through Dask use --objective kmeans")
+    for flag, value in (("--export-lp", args.export_lp), ("--plot", args.plot)):
+        if value:
+            raise CLIError(f"{flag} needs the data in memory; leave it out with --parquet, a --csv glob or --scheduler")
+    out = labels_path(args)
+    if out:
+        check_labels_path(out, args.overwrite)
+    coreset = {"auto": "auto", "none": None}.get(str(args.coreset_size).lower(), args.coreset_size)
+    coreset = int(coreset) if isinstance(coreset, str) and coreset.isdigit() else coreset
+    t0 = time.perf_counter()
+    with dask_client(args.scheduler):
+        X, G, inputs = load_dask_data(args)
+        fk = _estimator(args, coreset).fit(X, G)
+        rows = [summary_row("relax-merge", fk)]
+        base = None
+        if not args.no_baseline:
+            base = nips19(X, G, args.k, delta=args.delta, solver=args.solver, method=args.method, n_init=args.n_init,
+                          random_state=args.random_state, coreset_size=coreset)
+            rows.append(summary_row("nips19", base))
+        print_fair_summary(rows, args.k, inputs["n"], args.delta, args.objective)
+        if out:
+            write_labels_parquet(fk.labels_, out, overwrite=args.overwrite)
+            print(f"wrote {out}")
+        else:
+            print("  labels not written: give --labels-out FILE.parquet or --json")
+    if args.json:
+        metrics = {"relax_merge": {"cost": fk.cost_, "fractional_cost": fk.fractional_cost_,
+                                   "relaxed_cost": fk.relaxed_cost_, "violation": fk.violation_, "status": fk.status_,
+                                   "n_coreset": fk.n_coreset_}}
+        if base is not None:
+            metrics["nips19"] = {"cost": base.cost, "fractional_cost": base.fractional_cost, "violation": base.violation}
+        record = result_record("fair-kmeans", inputs=inputs, parameters=params_record(args),
+                               seeds={"random_state": args.random_state}, metrics=metrics,
+                               seconds={"relax_merge": fk.seconds_, **({"nips19": base.seconds} if base else {}),
+                                        "wall": time.perf_counter() - t0},
+                               extra={"labels_file": os.path.basename(out) if out else None,
+                                      "centres": fk.cluster_centers_.tolist()})
+        write_outputs(args, record)
     return 0

@@ -20,7 +20,16 @@ from fairopt.base import (
 )
 from fairopt.candidates import METHODS as CANDIDATE_METHODS
 from fairopt.coresets import check_coreset_size
+from fairopt.distributed.dask_chunks import dask_client
+from fairopt.distributed.dask_data import (
+    DaskProblem,
+    check_dask_installed,
+    check_distinct_dask,
+    is_dask_array,
+    validate_dask_problem,
+)
 from fairopt.exceptions import ValidationError
+from fairopt.fair.dask_fit import relax_and_merge_dask
 from fairopt.fair.final_step import fair_clustering_from_centres
 from fairopt.fair.relax_merge import relax_and_merge, warn_best_effort
 from fairopt.fair.result import FairClustering
@@ -112,9 +121,9 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
     ----------
     cluster_centers_ : ndarray of shape (k, d)
     labels_ : ndarray of shape (n,)
-        Integral assignment after rounding.
+        Integral assignment after rounding (a lazy dask array with X's row chunks when X is one).
     assignment_ : scipy.sparse.csr_matrix of shape (n, k)
-        Fractional assignment of LP (2) on the final centres.
+        Fractional assignment of LP (2) on the final centres (None when X is a dask array).
     fractional_cost_ : float
         LP (2) objective on the final centres.
     relaxed_cost_ : float
@@ -135,6 +144,10 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
 
     Notes
     -----
+    ``X`` (and ``groups``, ``sample_weight``) may be dask arrays chunked by rows: the fit then runs
+    on the current ``dask.distributed`` client (a ``LocalCluster`` when there is none) without
+    gathering X (:mod:`fairopt.fair.dask_fit`); ``coreset_size=None`` is refused there.
+
     ``predict(X)`` sends every point to its nearest centre (not fair); ``predict(X, groups)``
     places the batch fairly: LP (2) at the fitted centres with the bounds rule of ``fit``
     (``delta`` on the batch's own shares, or ``alpha``/``beta``), then the same rounding.
@@ -185,9 +198,17 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         self.progress = progress
 
     def _validate(self, X, groups, sample_weight):
+        if is_dask_array(X):  # only FairKMeans.fit has a Dask path; converting would gather X
+            raise ValidationError(f"{type(self).__name__} does not fit dask arrays (FairKMeans does); "
+                                  "compute X first if it fits in memory")
         problem = make_fair_problem(X, groups, weights=sample_weight, delta=self.delta, alpha=self.alpha, beta=self.beta)
         k = validate_n_clusters(self.n_clusters, problem.n)
         check_distinct_points(problem.points, k)
+        self._check_options(problem.groups.disjoint)
+        return problem, k
+
+    def _check_options(self, disjoint: bool) -> None:
+        """The checks of every option that does not depend on the data (``disjoint``: one group attribute)."""
         check_method_solver(self.method, self.solver)
         check_time_limit(self.time_limit)
         check_bool(self.best_effort, "best_effort")
@@ -199,18 +220,19 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         check_coreset_size(self.coreset_size)
         check_choice(self.rounding, "rounding", ROUNDING_METHODS)
         check_choice(self.flow_solver, "flow_solver", ("auto", *FLOW_SOLVERS))
-        if self.rounding == "circulation" and not problem.groups.disjoint:
+        if self.rounding == "circulation" and not disjoint:
             raise ValidationError("rounding='circulation' needs disjoint groups (one group attribute); "
                                   "use rounding='iterative' or 'auto' for overlapping groups")
 
         get_solver(self.solver, "cvxpy" if self.method == "cvxpy" else "matrices")
-        return problem, k
 
     def fit(self, X: Any, groups: Any = None, sample_weight: Any = None, *,
             sensitive_features: Any = None) -> "FairKMeans":
         """Cluster ``X`` (n, d) fairly w.r.t. ``groups`` ((n,) or (n, a) labels; or ``sensitive_features=``,
         see :mod:`fairopt.base`); ``sample_weight`` (n,) are the masses w(x). Returns ``self``."""
         groups = resolve_groups(groups, sensitive_features, "FairKMeans")
+        if is_dask_array(X):
+            return self._fit_dask(X, groups, sample_weight)
         X = check_input(self, X, reset=True, min_samples=2)  # two groups need two points
         problem, k = self._validate(X, groups, sample_weight)
         rng = check_random_state(self.random_state)
@@ -227,7 +249,33 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         warn_best_effort("FairKMeans", res.status)
         return self
 
-    def _store(self, res: FairClustering, problem: FairProblem) -> None:
+    def _fit_dask(self, X: Any, groups: Any, sample_weight: Any) -> "FairKMeans":
+        """``fit`` on dask arrays (:mod:`fairopt.fair.dask_fit`): on the current dask.distributed
+        client, or a LocalCluster for the fit; ``labels_`` is a lazy dask array with X's row chunks."""
+        check_dask_installed("FairKMeans on dask arrays")
+        check_coreset_size(self.coreset_size)
+        with dask_client() as client:
+            problem = validate_dask_problem(X, groups, sample_weight, delta=self.delta, alpha=self.alpha,
+                                            beta=self.beta, client=client, who=type(self).__name__)
+            k = validate_n_clusters(self.n_clusters, problem.n)
+            check_distinct_dask(problem, k)
+            self._check_options(problem.groups.disjoint)
+            rng = check_random_state(self.random_state)
+            res = relax_and_merge_dask(problem, k, rng, client, candidates=self.candidates,
+                                       n_candidates=self.n_candidates, candidate_ratio=self.candidate_ratio,
+                                       n_init=self.n_init, solver=self.solver, method=self.method,
+                                       time_limit=self.time_limit, rounding=self.rounding,
+                                       best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
+                                       flow_solver=self.flow_solver, n_refine=self.n_refine,
+                                       coreset_size=self.coreset_size)
+        self._store(res, problem)
+        self.relaxed_cost_ = res.info["relaxed_cost"]
+        self.n_candidates_ = res.info["n_candidates"]
+        self.n_coreset_ = res.info["n_coreset"]
+        warn_best_effort("FairKMeans", res.status)
+        return self
+
+    def _store(self, res: FairClustering, problem: FairProblem | DaskProblem) -> None:
         self.cluster_centers_ = res.centres
         self.labels_ = res.labels
         self.assignment_ = res.assignment
@@ -239,7 +287,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         self.alpha_ = problem.alpha
         self.beta_ = problem.beta
         self.group_labels_ = list(problem.groups.labels)
-        self.n_features_in_ = problem.points.shape[1]  # also for subclasses whose fit skips check_input
+        self.n_features_in_ = res.centres.shape[1]  # also for subclasses whose fit skips check_input
         self.result_ = res
 
     def _fair_labels(self, X: np.ndarray, groups: Any, sample_weight: Any) -> np.ndarray:

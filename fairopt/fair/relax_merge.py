@@ -43,7 +43,7 @@ from fairopt.problem import (
     FairProblem,
 )
 
-__all__ = ["FairClustering", "relax_and_merge", "fair_clustering_from_centres", "move_candidates",
+__all__ = ["FairClustering", "MergedCentres", "relax_and_merge", "relax_and_merge_centres", "fair_clustering_from_centres", "move_candidates",
            "warn_best_effort"]
 
 
@@ -103,6 +103,84 @@ def refine_centres(problem: FairProblem, centres: np.ndarray, n_iter: int, solve
     return centres, history
 
 
+@dataclasses.dataclass(frozen=True)
+class MergedCentres:
+    """Steps 1-4 of Algorithm 1 on one (possibly weighted) problem: the k merged centres.
+
+    Attributes
+    ----------
+    centres : ndarray of shape (k, d)
+    relax : FairAssignment
+        LP (2) on the candidate set (the relaxation).
+    n_candidates : int
+        Size of the candidate set S.
+    n_loaded : int
+        Candidates that received mass in the relaxation.
+    merge_cost : float
+        Weighted k-means cost of the merge.
+    seconds : dict
+        ``candidates``, ``relax_lp``, ``merge``.
+    """
+
+    centres: np.ndarray
+    relax: FairAssignment
+    n_candidates: int
+    n_loaded: int
+    merge_cost: float
+    seconds: dict
+
+
+def relax_and_merge_centres(
+    problem: FairProblem,
+    k: int,
+    rng: np.random.Generator,
+    candidates: str = "kdtree+seeds",
+    n_candidates: int | None = 600,
+    candidate_ratio: float = 1.0,
+    n_init: int = 10,
+    solver: str = "highs",
+    method: str = "auto",
+    time_limit: float | None = None,
+    best_effort: bool = False,
+    verbose: bool = False,
+    progress: bool = False,
+) -> MergedCentres:
+    """Steps 1-4 of Algorithm 1 on ``problem`` (the data, or a weighted fair coreset of it).
+
+    Prior validation is assumed. Used by :func:`relax_and_merge` and by the Dask path
+    (:mod:`fairopt.distributed.dask_fit`), which runs it on the merged coreset of all chunks.
+    """
+    seconds = {}
+    t = time.perf_counter()
+    S = _candidate_set(problem.points, candidates, n_candidates, candidate_ratio, 0.5, rng,
+                       weights=problem.weights)
+    seconds["candidates"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    relax: FairAssignment = solve_lp2(problem, S, solver=solver, method=method, time_limit=time_limit,
+                                      verbose=verbose, progress=progress, require_optimal=not best_effort)
+    seconds["relax_lp"] = time.perf_counter() - t
+    if relax.assignment is None:
+        raise SolverStatusError(
+            f"the relaxed LP (2) on {S.shape[0]} candidate centres stopped with status {relax.status!r} before "
+            f"finding a feasible point, so even a best-effort run has no labels to return; "
+            f"{status_hint(relax.status, time_limit, offer_best_effort=False)}",
+            relax,
+        )
+
+    t = time.perf_counter()
+    moved, W = move_candidates(problem.points, S, relax.assignment)
+    if moved.shape[0] < k:
+        # Fewer loaded candidates than k: pad with data points so the merge can return k centres.
+        extra = problem.points[rng.choice(problem.n, size=k - moved.shape[0], replace=False)]
+        moved = np.vstack([moved, extra])
+        W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
+    merged = _weighted_kmeans(moved, W, k, n_init, 300, 1e-6, rng)
+    seconds["merge"] = time.perf_counter() - t
+    return MergedCentres(merged.centres, relax, int(S.shape[0]), int(np.count_nonzero(W > 1e-9)),
+                         float(merged.cost), seconds)
+
+
 def relax_and_merge(
     problem: FairProblem,
     k: int,
@@ -135,33 +213,11 @@ def relax_and_merge(
         relax_problem, cs = coreset_problem(problem, size, k, rng)
         n_coreset = cs.size
     seconds["coreset"] = time.perf_counter() - t
-    t = time.perf_counter()
-    S = _candidate_set(relax_problem.points, candidates, n_candidates, candidate_ratio, 0.5, rng,
-                       weights=relax_problem.weights)
-    seconds["candidates"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    relax: FairAssignment = solve_lp2(relax_problem, S, solver=solver, method=method, time_limit=time_limit,
-                                      verbose=verbose, progress=progress, require_optimal=not best_effort)
-    seconds["relax_lp"] = time.perf_counter() - t
-    if relax.assignment is None:
-        raise SolverStatusError(
-            f"the relaxed LP (2) on {S.shape[0]} candidate centres stopped with status {relax.status!r} before "
-            f"finding a feasible point, so even a best-effort run has no labels to return; "
-            f"{status_hint(relax.status, time_limit, offer_best_effort=False)}",
-            relax,
-        )
-
-    t = time.perf_counter()
-    moved, W = move_candidates(relax_problem.points, S, relax.assignment)
-    if moved.shape[0] < k:
-        # Fewer loaded candidates than k: pad with data points so the merge can return k centres.
-        extra = relax_problem.points[rng.choice(relax_problem.n, size=k - moved.shape[0], replace=False)]
-        moved = np.vstack([moved, extra])
-        W = np.concatenate([W, np.full(extra.shape[0], 1e-9)])
-    merged = _weighted_kmeans(moved, W, k, n_init, 300, 1e-6, rng)
-    centres, history = merged.centres, []
-    seconds["merge"] = time.perf_counter() - t
+    mc = relax_and_merge_centres(relax_problem, k, rng, candidates=candidates, n_candidates=n_candidates,
+                                 candidate_ratio=candidate_ratio, n_init=n_init, solver=solver, method=method,
+                                 time_limit=time_limit, best_effort=best_effort, verbose=verbose, progress=progress)
+    seconds.update(mc.seconds)
+    centres, history, relax = mc.centres, [], mc.relax
     if n_refine > 0:
         t = time.perf_counter()
         centres, history = refine_centres(relax_problem, centres, n_refine, solver=solver, method=method,
@@ -180,10 +236,10 @@ def relax_and_merge(
         info={**result.info,
                "relaxed_cost": float(relax.objective) if relax.objective is not None else float("nan"),
                "refine_history": history,
-               "n_candidates": int(S.shape[0]),
+               "n_candidates": mc.n_candidates,
                "n_coreset": n_coreset,
-               "n_loaded_candidates": int(np.count_nonzero(W > 1e-9)),
-               "merge_cost": float(merged.cost),
+               "n_loaded_candidates": mc.n_loaded,
+               "merge_cost": mc.merge_cost,
                "relax_info": relax.info},
     )
 
