@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
+from fairopt.baselines import nips19  # noqa: E402
 from fairopt.distributed.experiment import (  # noqa: E402
     COLUMNS,
     cost_curves,
@@ -15,7 +16,6 @@ from fairopt.distributed.experiment import (  # noqa: E402
     read_table,
     run_grid,
 )
-from fairopt.baselines import nips19  # noqa: E402
 from fairopt.exceptions import ValidationError  # noqa: E402
 from fairopt.kmeans import weighted_kmeans  # noqa: E402
 
