@@ -8,7 +8,6 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
-from fairopt.baselines import nips19  # noqa: E402
 from fairopt.distributed.experiment import (  # noqa: E402
     COLUMNS,
     cost_curves,
@@ -16,6 +15,7 @@ from fairopt.distributed.experiment import (  # noqa: E402
     read_table,
     run_grid,
 )
+from fairopt.baselines import nips19  # noqa: E402
 from fairopt.exceptions import ValidationError  # noqa: E402
 from fairopt.kmeans import weighted_kmeans  # noqa: E402
 
