@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     print(f"peak worker memory (MB): {r['peak_worker_memory_mb']} (limit {MEMORY_LIMIT} each), spilled to disk "
           f"{r['spilled_to_disk_mb']} MB; client peak RSS {r['client_peak_rss_mb']} MB")
     print(f"fractional cost {r['fractional_cost']:.6g}, cost {r['cost']:.6g}, violation {r['violation']:.3g}, "
-          f"points split by LP (2): {r['n_free']}")
+          f"free points in the screened master: {r['n_free']}")
     if compare:
         m = record["memory"]
         print(f"in memory: {m['seconds_fit']:.1f} s, fractional cost {m['fractional_cost']:.6g}; "

@@ -38,7 +38,11 @@ def is_dask_array(value: Any) -> bool:
 
 def _as_array(value: Any) -> Any:
     """A dask DataFrame or Series as a dask array (row counts found later, one pass)."""
-    return value.to_dask_array() if is_dask_array(value) and not hasattr(value, "chunks") else value
+    if not is_dask_array(value) or hasattr(value, "chunks"):
+        return value
+    if getattr(getattr(value, "dtype", None), "kind", "f") not in "biuf":
+        value = value.astype(object)  # pandas string columns: labels as Python objects
+    return value.to_dask_array()
 
 
 def check_dask_installed(what: str = "dask arrays") -> None:

@@ -16,7 +16,7 @@ from fairopt.cli.main import main  # noqa: E402
 from fairopt.metrics import additive_violation  # noqa: E402
 from fairopt.problem import bounds_from_delta  # noqa: E402
 
-N_FILES, ROWS, K = 3, 2_000, 3
+N_FILES, ROWS, K = 3, 1_600, 3
 
 
 @pytest.fixture(scope="module")

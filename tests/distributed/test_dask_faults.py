@@ -25,7 +25,7 @@ from fairopt.fair.fair_kmeans import FairKMeans  # noqa: E402
 # The wrappers below are defined here, so they travel to the worker processes by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-N, CHUNK, K = 12_000, 1_200, 3
+N, CHUNK, K = 4_800, 600, 3  # n <= the screening sample (5,000): no dual passes over all points
 
 
 class ExitOnce:
@@ -43,7 +43,7 @@ class ExitOnce:
 
 
 def raise_on_chunk(X, w, sid, offset):
-    if offset > 0:
+    if offset == 2 * CHUNK:
         raise ValidationError(f"bad chunk at row {offset}")
     return X.shape[0]
 
@@ -84,7 +84,8 @@ def test_worker_killed_mid_fit_gives_the_same_labels(client, tmp_path, monkeypat
     assert set(client.scheduler_info()["workers"]) != workers_before  # the nanny started a new worker
     assert np.array_equal(again.cluster_centers_, reference.cluster_centers_)
     assert np.array_equal(again.labels_.compute(), ref_labels)
-    assert again.cost_ == reference.cost_ and again.violation_ == reference.violation_
+    # a recomputed chunk may sum in another order (last bits): the labels above are the fact
+    assert again.cost_ == pytest.approx(reference.cost_, rel=1e-12) and again.violation_ == reference.violation_
 
 
 def test_an_error_on_a_worker_reaches_the_caller_unchanged(client):

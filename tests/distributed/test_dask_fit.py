@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("dask.distributed")
 
 import dask.array as da  # noqa: E402
+import pandas as pd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from fairopt.baselines import nips19  # noqa: E402
@@ -135,6 +136,17 @@ def test_overlapping_groups_on_dask(client):
     violation = additive_violation(labels, G, fk.alpha_, fk.beta_, k=3)
     assert violation == pytest.approx(fk.violation_, abs=1e-9)
     assert violation <= (1 + fk.alpha_.max()) * 5  # Bera et al.: (1 + max alpha)(2 Delta + 1), Delta = 2
+
+
+def test_dask_dataframe_input(client):
+    dd = pytest.importorskip("dask.dataframe")
+    X, G = make_data(n=3_000, seed=7)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "g": np.array(["p", "q", "r"])[G]})
+    df = dd.from_pandas(frame, npartitions=4)
+    fk = FairKMeans(3, delta=0.2, coreset_size=600, n_candidates=100, random_state=0).fit(df[["a", "b"]], df["g"])
+    labels = fk.labels_.compute()
+    assert labels.shape == (3_000,) and fk.group_labels_ == ["p", "q", "r"]
+    assert additive_violation(labels, frame["g"].to_numpy(), fk.alpha_, fk.beta_, k=3) == pytest.approx(fk.violation_)
 
 
 def _error(fn):
