@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import os
 import time
 
@@ -62,8 +63,9 @@ def add_subparser(sub) -> None:
     p.add_argument("--candidate-ratio", type=float, default=1.0, help="fraction of the candidate set kept")
     p.add_argument("--n-init", type=int, help="restarts of the merge and of NIPS19's vanilla step "
                                                  "(default 10; 3 for the k-median local search; unused by kcenter)")
-    p.add_argument("--n-refine", type=int, default=0,
-                   help="steps of the optional fair Lloyd refinement after the merge (0: the paper's Algorithm 1)")
+    p.add_argument("--n-refine", type=_n_refine, default="auto",
+                   help="steps of the fair Lloyd refinement after the merge (0: the paper's Algorithm 1; "
+                        "auto: up to 10 on a coreset, 0 on all points)")
     p.add_argument("--time-limit", type=float, help="seconds per LP solve")
     p.add_argument("--best-effort", action="store_true", help="return labels even from a non-optimal LP")
     p.add_argument("--random-state", type=int, default=0)
@@ -210,3 +212,16 @@ def run_dask(args) -> int:
                                       "centres": fk.cluster_centers_.tolist()})
         write_outputs(args, record)
     return 0
+
+
+def _n_refine(text: str) -> int | str:
+    """--n-refine: "auto" or a non-negative integer."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a non-negative integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a non-negative integer; got {text!r}")
+    return value

@@ -31,7 +31,7 @@ from fairopt.distributed.dask_coreset import dask_fair_coreset
 from fairopt.distributed.dask_data import DaskProblem
 from fairopt.exceptions import ValidationError
 from fairopt.fair.dask_final import screened_final_step
-from fairopt.fair.relax_merge import refine_centres, relax_and_merge_centres
+from fairopt.fair.relax_merge import refine_centres, relax_and_merge_centres, resolve_n_refine
 from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans
 from fairopt.problem import FairProblem
@@ -78,7 +78,7 @@ def relax_and_merge_dask(problem: DaskProblem, k: int, rng: np.random.Generator,
                          candidate_ratio: float = 1.0, n_init: int = 10, solver: str = "highs",
                          method: str = "auto", time_limit: float | None = None, rounding: str = "auto",
                          best_effort: bool = False, verbose: bool = False, progress: bool = False,
-                         flow_solver: str = "auto", n_refine: int = 0,
+                         flow_solver: str = "auto", n_refine: int | str = "auto",
                          coreset_size: int | str | None = "auto") -> FairClustering:
     """Algorithm 1 on a validated :class:`DaskProblem` (see the module docstring for where each step runs).
 
@@ -94,9 +94,10 @@ def relax_and_merge_dask(problem: DaskProblem, k: int, rng: np.random.Generator,
                                  time_limit=time_limit, best_effort=best_effort, verbose=verbose, progress=progress)
     seconds.update(mc.seconds)
     centres, history = mc.centres, []
-    if n_refine > 0:
+    steps = resolve_n_refine(n_refine, on_coreset=True)
+    if steps > 0:
         t = time.perf_counter()
-        centres, history = refine_centres(relax_problem, centres, n_refine, solver=solver, method=method,
+        centres, history = refine_centres(relax_problem, centres, steps, solver=solver, method=method,
                                           time_limit=time_limit)
         seconds["refine"] = time.perf_counter() - t
     final = screened_final_step(problem, chunks, centres, rounding=rounding, flow_solver=flow_solver,

@@ -104,12 +104,13 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         "auto": circulation for disjoint groups, iterative LP rounding for overlapping ones.
     flow_solver : {"auto", "ortools", "highs", "networkx"}
         Min-cost flow solver of the circulation ("auto": OR-Tools when installed, else HiGHS).
-    n_refine : int, default 0
-        Steps of an optional fair Lloyd refinement after the merge (LP (2), then centroids;
-        monotone in the LP (2) cost). 0 runs the paper's Algorithm 1 exactly. It helps when the
-        relaxed LP loads fewer than k candidates (e.g. hypercube at delta = 0). It runs where
-        the relaxation runs: on the fair coreset at scale (about 0.3 s a step at k = 10), so
-        it does not grow with n.
+    n_refine : int or "auto", default "auto"
+        Steps of a fair Lloyd refinement after the merge (LP (2), then centroids; monotone in
+        the LP (2) cost). 0 runs the paper's Algorithm 1 exactly. It runs where the relaxation
+        runs: on the fair coreset at scale (about 0.3 s a step at k = 10), so it does not grow
+        with n. "auto": 0 when the relaxation ran on all points (the paper's algorithm), up to
+        10 steps on a coreset, which recover what the coreset loses. It also helps when the
+        relaxed LP loads fewer than k candidates (e.g. hypercube at delta = 0).
     best_effort : bool
         When True, an LP (2) stopped before its proven optimum (time limit) still gives labels
         if the solver has a feasible point; ``status_`` holds the LP status and a
@@ -175,7 +176,7 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
                  candidates: str = "kdtree+seeds", n_candidates: int | None = 600, candidate_ratio: float = 1.0,
                  n_init: int = 10, solver: str = "highs", method: str = "auto", time_limit: float | None = None,
                  rounding: str = "auto", flow_solver: str = "auto", best_effort: bool = False,
-                 random_state: Any = None, verbose: bool = False, progress: bool = False, n_refine: int = 0,
+                 random_state: Any = None, verbose: bool = False, progress: bool = False, n_refine: int | str = "auto",
                  coreset_size: int | str | None = "auto"):
         self.n_clusters = n_clusters
         self.coreset_size = coreset_size
@@ -213,7 +214,8 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         check_time_limit(self.time_limit)
         check_bool(self.best_effort, "best_effort")
         check_int(self.n_init, "n_init")
-        check_int(self.n_refine, "n_refine", minimum=0)
+        if not (isinstance(self.n_refine, str) and self.n_refine == "auto"):
+            check_int(self.n_refine, "n_refine", minimum=0)
         check_choice(self.candidates, "candidates", CANDIDATE_METHODS)
         check_int(self.n_candidates, "n_candidates", allow_none=True)
         check_number(self.candidate_ratio, "candidate_ratio", low=0, high=1, low_open=True)

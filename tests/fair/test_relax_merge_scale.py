@@ -84,3 +84,21 @@ def test_nips19_runs_on_a_coreset_and_relax_merge_is_not_worse_here():
     assert exact.info["n_coreset"] is None
     # k-means on a coreset loses little: its fair cost within 5% of k-means on all points
     assert base.fractional_cost <= 1.05 * exact.fractional_cost
+
+
+def test_auto_refinement_runs_on_the_coreset_only():
+    """n_refine="auto": the paper's Algorithm 1 on all points below the coreset threshold; on a
+    coreset, fair Lloyd steps whose coreset LP (2) cost never increases."""
+    from fairopt.fair.relax_merge import AUTO_REFINE_STEPS, resolve_n_refine
+
+    assert resolve_n_refine("auto", on_coreset=False) == 0 and resolve_n_refine(3, on_coreset=True) == 3
+    X, g = make_fair_blobs(n=1200, k=3, n_groups=2, d=2, random_state=2)
+    small = fairopt.FairKMeans(n_clusters=3, delta=0.1, random_state=0).fit(X, g)
+    assert small.n_coreset_ is None and small.result_.info["refine_history"] == []
+    X, g = make_fair_blobs(n=6000, k=3, n_groups=2, d=2, random_state=2)
+    auto = fairopt.FairKMeans(n_clusters=3, delta=0.1, random_state=0).fit(X, g)
+    hist = auto.result_.info["refine_history"]
+    assert auto.n_coreset_ is not None and 1 <= len(hist) <= AUTO_REFINE_STEPS
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(hist, hist[1:]))
+    with pytest.raises(fairopt.ValidationError, match="n_refine"):
+        fairopt.FairKMeans(n_clusters=3, n_refine="always").fit(X, g)
