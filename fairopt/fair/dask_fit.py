@@ -31,7 +31,11 @@ from fairopt.distributed.dask_coreset import dask_fair_coreset
 from fairopt.distributed.dask_data import DaskProblem
 from fairopt.exceptions import ValidationError
 from fairopt.fair.dask_final import screened_final_step
-from fairopt.fair.relax_merge import refine_centres, relax_and_merge_centres, resolve_n_refine
+from fairopt.fair.relax_merge import (
+    refine_centres,
+    relax_and_merge_centres,
+    resolve_n_refine,
+)
 from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans
 from fairopt.problem import FairProblem
