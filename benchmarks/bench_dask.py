@@ -103,7 +103,7 @@ def run_dask(n: int, chunk: int, k: int) -> dict:
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need make_chunk
     out = {}
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=MEMORY_LIMIT, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         X, G = dask_data(n, chunk)
         with MemoryPoll(client) as poll:
             t = time.perf_counter()

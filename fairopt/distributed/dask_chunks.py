@@ -107,7 +107,7 @@ def dask_client(scheduler: Any = None) -> Iterator[Any]:
     if current is not None:
         yield current
         return
-    cluster = LocalCluster(processes=True, dashboard_address=None)
+    cluster = LocalCluster(processes=True, dashboard_address=":0")
     client = Client(cluster)
     try:
         yield client
