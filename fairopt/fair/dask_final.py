@@ -4,7 +4,7 @@ The twin of :func:`fairopt.fair.final_step.fair_clustering_from_centres` for dat
 the workers. :func:`fairopt.assignment.screening.solve_screened` solves LP (2) on the k centres
 with one pass over the chunks per round (only the coupling rows and the arcs that matter live
 in the client) and returns the same optimality certificate as in memory; the few points the
-optimum splits are rounded in the client (:func:`~fairopt.assignment.screening.round_free`);
+optimum splits are rounded in the client (:func:`~fairopt.fair.final_step.round_free_points`);
 every other point's label is a function of its chunk and a small state, so ``labels`` is a
 lazy Dask array with X's row chunks, and cost and violation come from one more pass.
 """
