@@ -31,11 +31,7 @@ from fairopt.distributed.dask_coreset import dask_fair_coreset
 from fairopt.distributed.dask_data import DaskProblem
 from fairopt.exceptions import ValidationError
 from fairopt.fair.dask_final import screened_final_step
-from fairopt.fair.relax_merge import (
-    refine_centres,
-    relax_and_merge_centres,
-    resolve_n_refine,
-)
+from fairopt.fair.relax_merge import refine_merged, relax_and_merge_centres
 from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans
 from fairopt.problem import FairProblem
@@ -97,13 +93,7 @@ def relax_and_merge_dask(problem: DaskProblem, k: int, rng: np.random.Generator,
                                  candidate_ratio=candidate_ratio, n_init=n_init, solver=solver, method=method,
                                  time_limit=time_limit, best_effort=best_effort, verbose=verbose, progress=progress)
     seconds.update(mc.seconds)
-    centres, history = mc.centres, []
-    steps = resolve_n_refine(n_refine, on_coreset=True)
-    if steps > 0:
-        t = time.perf_counter()
-        centres, history = refine_centres(relax_problem, centres, steps, solver=solver, method=method,
-                                          time_limit=time_limit)
-        seconds["refine"] = time.perf_counter() - t
+    centres, history = refine_merged(relax_problem, mc.centres, n_refine, True, solver, method, time_limit, seconds)
     final = screened_final_step(problem, chunks, centres, rounding=rounding, flow_solver=flow_solver,
                                 time_limit=time_limit, best_effort=best_effort, verbose=verbose)
     relax = mc.relax

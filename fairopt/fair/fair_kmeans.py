@@ -238,18 +238,8 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
         X = check_input(self, X, reset=True, min_samples=2)  # two groups need two points
         problem, k = self._validate(X, groups, sample_weight)
         rng = check_random_state(self.random_state)
-        res = relax_and_merge(problem, k, rng, candidates=self.candidates, n_candidates=self.n_candidates,
-                              candidate_ratio=self.candidate_ratio, n_init=self.n_init, solver=self.solver,
-                              method=self.method, time_limit=self.time_limit, rounding=self.rounding,
-                              best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
-                              flow_solver=self.flow_solver, n_refine=self.n_refine,
-                              coreset_size=self.coreset_size)
-        self._store(res, problem)
-        self.relaxed_cost_ = res.info["relaxed_cost"]
-        self.n_candidates_ = res.info["n_candidates"]
-        self.n_coreset_ = res.info["n_coreset"]
-        warn_best_effort("FairKMeans", res.status)
-        return self
+        res = relax_and_merge(problem, k, rng, **self._algorithm_options())
+        return self._store_fit(res, problem)
 
     def _fit_dask(self, X: Any, groups: Any, sample_weight: Any) -> "FairKMeans":
         """``fit`` on dask arrays (:mod:`fairopt.fair.dask_fit`): on the current dask.distributed
@@ -263,13 +253,18 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
             check_distinct_dask(problem, k)
             self._check_options(problem.groups.disjoint)
             rng = check_random_state(self.random_state)
-            res = relax_and_merge_dask(problem, k, rng, client, candidates=self.candidates,
-                                       n_candidates=self.n_candidates, candidate_ratio=self.candidate_ratio,
-                                       n_init=self.n_init, solver=self.solver, method=self.method,
-                                       time_limit=self.time_limit, rounding=self.rounding,
-                                       best_effort=self.best_effort, verbose=self.verbose, progress=self.progress,
-                                       flow_solver=self.flow_solver, n_refine=self.n_refine,
-                                       coreset_size=self.coreset_size)
+            res = relax_and_merge_dask(problem, k, rng, client, **self._algorithm_options())
+        return self._store_fit(res, problem)
+
+    def _algorithm_options(self) -> dict:
+        """The keyword arguments of Algorithm 1 (in memory and on Dask) from the hyperparameters."""
+        return dict(candidates=self.candidates, n_candidates=self.n_candidates, candidate_ratio=self.candidate_ratio,
+                    n_init=self.n_init, solver=self.solver, method=self.method, time_limit=self.time_limit,
+                    rounding=self.rounding, best_effort=self.best_effort, verbose=self.verbose,
+                    progress=self.progress, flow_solver=self.flow_solver, n_refine=self.n_refine,
+                    coreset_size=self.coreset_size)
+
+    def _store_fit(self, res: FairClustering, problem: FairProblem | DaskProblem) -> "FairKMeans":
         self._store(res, problem)
         self.relaxed_cost_ = res.info["relaxed_cost"]
         self.n_candidates_ = res.info["n_candidates"]

@@ -43,7 +43,7 @@ from fairopt.problem import (
     FairProblem,
 )
 
-__all__ = ["FairClustering", "MergedCentres", "resolve_n_refine", "AUTO_REFINE_STEPS", "relax_and_merge", "relax_and_merge_centres", "fair_clustering_from_centres", "move_candidates",
+__all__ = ["FairClustering", "MergedCentres", "resolve_n_refine", "refine_merged", "AUTO_REFINE_STEPS", "relax_and_merge", "relax_and_merge_centres", "fair_clustering_from_centres", "move_candidates",
            "warn_best_effort"]
 
 
@@ -84,6 +84,19 @@ def resolve_n_refine(n_refine: int | str, on_coreset: bool) -> int:
     if isinstance(n_refine, str) and n_refine == "auto":
         return AUTO_REFINE_STEPS if on_coreset else 0
     return int(n_refine)
+
+
+def refine_merged(problem: FairProblem, centres: np.ndarray, n_refine: int | str, on_coreset: bool, solver: str,
+                  method: str, time_limit: float | None, seconds: dict) -> tuple[np.ndarray, list]:
+    """The refinement after the merge as ``n_refine`` asks (:func:`resolve_n_refine`); its seconds
+    go to ``seconds["refine"]``. Returns (centres, history) as :func:`refine_centres`."""
+    steps = resolve_n_refine(n_refine, on_coreset)
+    if steps == 0:
+        return centres, []
+    t = time.perf_counter()
+    out = refine_centres(problem, centres, steps, solver=solver, method=method, time_limit=time_limit)
+    seconds["refine"] = time.perf_counter() - t
+    return out
 
 
 def refine_centres(problem: FairProblem, centres: np.ndarray, n_iter: int, solver: str = "highs",
@@ -233,13 +246,9 @@ def relax_and_merge(
                                  candidate_ratio=candidate_ratio, n_init=n_init, solver=solver, method=method,
                                  time_limit=time_limit, best_effort=best_effort, verbose=verbose, progress=progress)
     seconds.update(mc.seconds)
-    centres, history, relax = mc.centres, [], mc.relax
-    steps = resolve_n_refine(n_refine, on_coreset=size is not None)
-    if steps > 0:
-        t = time.perf_counter()
-        centres, history = refine_centres(relax_problem, centres, steps, solver=solver, method=method,
-                                          time_limit=time_limit)
-        seconds["refine"] = time.perf_counter() - t
+    relax = mc.relax
+    centres, history = refine_merged(relax_problem, mc.centres, n_refine, size is not None, solver, method,
+                                     time_limit, seconds)
 
     result = fair_clustering_from_centres(problem, centres, solver=solver, method=method,
                                           time_limit=time_limit, rounding=rounding, best_effort=best_effort,
