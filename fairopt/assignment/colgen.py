@@ -168,6 +168,10 @@ def solve_colgen(points, weights, membership, alpha, beta, centres, time_limit=N
     mean = (w @ X) / w.sum()
     star = int(np.argmin(((C - mean) ** 2).sum(axis=1)))
     scale = float(w @ kernel.pairs(X, np.broadcast_to(C[star], X.shape))) / w.sum()
+    # ... but not below 1e-6 of the farthest centre's cost from the mean: points that all sit on
+    # one centre would otherwise give a scale of ~1e-296 and tolerances HiGHS cannot work with.
+    reach = float(kernel.pairs(C, np.broadcast_to(mean, C.shape)).max(initial=0.0))
+    scale = max(scale, 1e-6 * reach)
     scale = scale if scale > 0 else 1.0
     sig_share = np.bincount(sid, weights=w, minlength=ns) / w.sum()
     tol = float(opt["tol"])

@@ -173,7 +173,9 @@ def certify(phi, objective, X, w, membership, alpha, beta, C, duals=None, lower_
     if bound is not None:
         gap = (cost - bound) / unit if np.isfinite(bound) else np.inf
         info["dual_gap"] = float(gap)
-        if not gap <= rtol:
+        # relative to the cost, with the same absolute floor as the objective check above (a cost
+        # of ~0 on the normalised data, e.g. every point on a centre, has no meaningful relative gap)
+        if not (gap <= rtol or cost - bound <= 1e-12 * scale):
             info["reason"] = f"dual bound {bound:.12g} leaves a relative gap of {gap:.2e} > {rtol:g}"
             return False, cost, info
     return True, cost, info

@@ -237,3 +237,22 @@ def test_near_exact_proportions_stay_feasible(method):
     W = np.asarray(fa.assignment.sum(axis=0)).ravel()
     W1 = np.asarray(fa.assignment[g == 1].sum(axis=0)).ravel()
     np.testing.assert_allclose(W1, W / 11, atol=1e-7)  # group 1 holds 1/11 of every centre's mass
+
+
+def test_zero_cost_optimum_is_certified():
+    """Every point on (or 1e-67 from) a centre: the optimum costs ~1e-134 and the dual bound 0 is
+    as good as it gets; the certificate's relative gap needs the absolute floor of its objective check
+    (found by the property tests)."""
+    X = np.zeros((4, 1))
+    C = np.array([[1.0], [1.33268047e-67]])
+    g = np.array([[0, 0], [1, 1], [0, 0], [0, 0]])
+    fa = fairopt.fair_assignment(X, C, g, delta=0.0)
+    assert fa.status == "optimal"
+    assert fa.objective == pytest.approx(4 * 1.33268047e-67**2, rel=1e-6)
+    # delta = 0: every used centre's group mix is the data's (attribute 1: group 0 has 3 of 4 points),
+    # recomputed with numpy
+    phi = fa.assignment.toarray()
+    np.testing.assert_allclose(phi.sum(axis=1), 1.0)
+    used = phi.sum(axis=0) > 1e-9
+    share = phi[g[:, 0] == 0].sum(axis=0)[used] / phi.sum(axis=0)[used]
+    np.testing.assert_allclose(share, 0.75, atol=1e-9)
