@@ -184,14 +184,26 @@ def screen_pass(X, w, sid, offset, state: ScreenState, G: np.ndarray | None, cap
     return out
 
 
-def dual_pass(X, w, sid, offset, state: ScreenState, P: np.ndarray, eps: float) -> tuple[float, np.ndarray]:
-    """The entropic (soft-min) Lagrangian of a chunk and its soft masses (:func:`dual_terms`)."""
-    return dual_terms(chunk_costs(X, state), np.asarray(w, dtype=np.float64) / state.mass, sid, P, eps)
+def dual_pass(X, w, sid, offset, state: ScreenState, P: np.ndarray, eps: float, hessian: bool = False) -> tuple:
+    """The entropic (soft-min) Lagrangian of a chunk, its soft masses and (optionally) their
+    second moments (:func:`dual_terms`)."""
+    return dual_terms(chunk_costs(X, state), np.asarray(w, dtype=np.float64) / state.mass, sid, P, eps, hessian)
 
 
-def dual_terms(D: np.ndarray, wn: np.ndarray, sid: np.ndarray, P: np.ndarray, eps: float) -> tuple[float, np.ndarray]:
-    """value = sum_x w'(x) softmin_eps,c (D(x, c) - P[s(x), c]), softmin_eps(a) = -eps log sum exp(-a / eps);
-    Q[c, s] = sum over x of signature s of w'(x) pi(c | x), pi the soft-min weights (d value / d P = -Q^T).
+def dual_terms(D: np.ndarray, wn: np.ndarray, sid: np.ndarray, P: np.ndarray, eps: float,
+               hessian: bool = False) -> tuple:
+    """The soft-min Lagrangian of a point set and its derivatives in P.
+
+    value = sum_x w'(x) softmin_eps,c (D(x, c) - P[s(x), c]), softmin_eps(a) = -eps log sum exp(-a / eps);
+    Q[c, s] = sum over x of signature s of w'(x) pi(c | x), pi the soft-min weights (d value / d P = -Q^T);
+    with ``hessian``, also the curvature R[s] = sum over x of signature s of
+    w'(x) (diag(pi(x)) - pi(x) pi(x)^T), shape (S, k, k), so that d^2 value / d P[s] d P[s] = -R[s] / eps
+    (the covariance of the soft assignment). Points whose soft-min weight is one-hot to 1e-12 add
+    nothing and are skipped.
+
+    Returns
+    -------
+    (value, Q) or (value, Q, R)
     """
     A = D - P[sid]
     low = A.min(axis=1)
@@ -201,10 +213,21 @@ def dual_terms(D: np.ndarray, wn: np.ndarray, sid: np.ndarray, P: np.ndarray, ep
     E = np.exp(A, out=A)
     Z = E.sum(axis=1)
     value = float(wn @ (low - eps * np.log(Z)))
-    E *= (wn / Z)[:, None]
     S, k = P.shape
+    if hessian:
+        # the largest weight is exp(0) / Z = 1 / Z: one-hot to 1e-12 when Z < 1 + 1e-12
+        soft = np.flatnonzero(Z > 1.0 + 1e-12)
+        pi = E[soft] / Z[soft, None]
+        ws, ss = wn[soft], sid[soft]
+        R = np.zeros((S, k, k))
+        for s in np.unique(ss):
+            rows = ss == s
+            wp = pi[rows] * ws[rows, None]
+            R[s] = np.diag(wp.sum(axis=0)) - wp.T @ pi[rows]
+    E *= (wn / Z)[:, None]
     flat = np.broadcast_to(np.arange(k) * S, E.shape) + sid[:, None]
-    return value, np.bincount(flat.ravel(), weights=E.ravel(), minlength=k * S).reshape(k, S)
+    Q = np.bincount(flat.ravel(), weights=E.ravel(), minlength=k * S).reshape(k, S)
+    return (value, Q, R) if hessian else (value, Q)
 
 
 def chunk_labels(X, w, sid, offset, state: ScreenState, free_index: np.ndarray, free_labels: np.ndarray) -> np.ndarray:

@@ -10,7 +10,9 @@ is a lower bound on LP (2) for any duals of the right signs (Lagrangian relaxati
 coupling rows; :mod:`fairopt.assignment.numerics`). Points far from a tie are fixed; only the
 contested ones enter the LP:
 
-1. potentials G_0 from LP (2) on a uniform sample with exact signature totals (or given);
+1. potentials G_0 (or given): the entropic Lagrangian dual maximised by Newton's method at
+   decreasing temperatures, on a uniform sample with exact signature totals, then on all
+   points (:mod:`fairopt.assignment.screen_dual`; one pass per step);
 2. a point is *free* when its two best values of D - G_0 differ by less than tau (tau chosen so
    that about ``init_free`` points are free); every other point is fixed to its best centre and
    enters the master only through its (centre, signature) bucket
@@ -49,7 +51,7 @@ from fairopt.assignment.screen_chunks import (
     screen_pass,
     spread_pass,
 )
-from fairopt.assignment.screen_dual import DenseCosts, maximise_dual, potentials_of
+from fairopt.assignment.screen_dual import DenseCosts, newton_dual, potentials_of
 from fairopt.assignment.screen_master import ScreenMaster
 
 __all__ = ["ScreenedLP", "solve_screened", "full_assignment", "ArrayChunks", "chunk_labels", "chunk_summary", "DEFAULTS"]
@@ -57,10 +59,11 @@ __all__ = ["ScreenedLP", "solve_screened", "full_assignment", "ArrayChunks", "ch
 DEFAULTS = {
     "tol": 1e-9,             # certificate: every fixed point's rc >= -tol (normalised cost units)
     "sample_size": 5_000,    # points of the sample on which the start potentials are found
-    "eps": (1e-1, 1e-2, 1e-3),  # entropic temperatures (times the mean nearest-centre cost)
-    "dual_iter": 60,         # L-BFGS-B iterations per temperature on the sample
-    "full_iter": 15,         # ... and at the last temperature on all points (one pass each)
-    "init_free": None,       # free points at the start; None: max(2000, 40 k S, n / 100)
+    "eps": (1.0, 0.3, 0.1, 0.03, 0.01),  # entropic temperatures on the sample (times the mean nearest-centre cost)
+    "full_eps": (3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),  # ... then on all points
+    "newton_iter": 10,       # Newton steps per temperature at most (one pass each, plus line-search passes)
+    "min_soft": 60.0,        # stop lowering eps when fewer points than this are near a tie
+    "init_free": None,       # free points at the start; None: max(2000, 40 k S)
     "budget": None,          # points freed per round at most; None: max(2000, free points so far)
     "big": 1e4,              # cost of a unit of fairness slack (normalised units)
     "max_rounds": 200,
@@ -123,7 +126,7 @@ def _scaling(chunks, centres: np.ndarray, n_sig: int) -> tuple[np.ndarray, float
     return shift, length, _pow2(W / max(n, 1)), totals
 
 
-def _start_potentials(chunks, state: ScreenState, sig, alpha, beta, totals, opt) -> tuple[np.ndarray, dict]:
+def _start_potentials(chunks, state: ScreenState, sig, alpha, beta, totals, opt, log=None) -> tuple[np.ndarray, dict]:
     """G_0 (S, k): the entropic dual (:mod:`fairopt.assignment.screen_dual`) maximised on a uniform
     sample reweighted to the exact signature totals, then refined on all points."""
     rate = min(1.0, float(opt["sample_size"]) / max(totals["n"], 1))
@@ -138,12 +141,13 @@ def _start_potentials(chunks, state: ScreenState, sig, alpha, beta, totals, opt)
     sample = DenseCosts(D, w / state.mass, sid)
     unit = float(np.average(D.min(axis=1), weights=w)) if w.sum() > 0 else 1.0
     unit = unit if unit > 0 else 1.0
-    lam, info = maximise_dual(sample, state, sig, alpha, beta, None, [unit * e for e in opt["eps"]],
-                              int(opt["dual_iter"]))
-    if sample.n < totals["n"] and int(opt["full_iter"]) > 0:
-        lam, more = maximise_dual(chunks, state, sig, alpha, beta, lam, [unit * opt["eps"][-1]],
-                                  int(opt["full_iter"]))
+    lam, info = newton_dual(sample, state, sig, alpha, beta, None, [unit * e for e in opt["eps"]],
+                            int(opt["newton_iter"]), verbose=log)
+    if sample.n < totals["n"] and len(opt["full_eps"]):
+        lam, more = newton_dual(chunks, state, sig, alpha, beta, lam, [unit * e for e in opt["full_eps"]],
+                                int(opt["newton_iter"]), float(opt["min_soft"]), verbose=log)
         info["full_evaluations"] = more["evaluations"]
+        info["levels"] = more["levels"]
     info.update(sample=int(sample.n), unit=unit)
     return potentials_of(lam, sig, alpha, beta), info
 
@@ -218,12 +222,12 @@ def solve_screened(chunks, centres, sig, alpha, beta, potentials=None, power: in
     t = time.perf_counter()
     start_info = {}
     if potentials is None:
-        G0, start_info = _start_potentials(chunks, state, sig, alpha, beta, totals, opt)
+        G0, start_info = _start_potentials(chunks, state, sig, alpha, beta, totals, opt, log if verbose else None)
     else:
         G0 = np.asarray(potentials, dtype=np.float64) / length**power
     state = dataclasses.replace(state, G_fix=G0)
     seconds["start"] = time.perf_counter() - t
-    init_free = int(opt["init_free"] or max(2_000, 40 * k * S, n // 100))
+    init_free = int(opt["init_free"] or max(2_000, 40 * k * S))
     t = time.perf_counter()
     parts = chunks.map(screen_pass, state, None, min(1.0, 2.0 * init_free / max(n, 1)), tol)
     seconds["passes"] += time.perf_counter() - t

@@ -1,6 +1,8 @@
 """The screened LP (2) (fairopt.assignment.screening): the same optimum as the column generation,
 a solution that meets LP (2)'s rows recomputed with numpy, and a state that recomputes the same
 free points and labels from any chunking."""
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -145,3 +147,50 @@ def test_free_points_rounded_in_the_client_give_labels_within_the_bound(attribut
     delta = 1 if attributes == 1 else 2
     bound = 1 + prob.beta.max() if attributes == 1 else (1 + prob.alpha.max()) * (2 * delta + 1)
     assert v <= bound + 1e-9
+
+
+def test_dual_terms_derivatives_match_finite_differences():
+    """d value / d P = -Q^T and d^2 value / d P[s]^2 = -R[s] / eps, checked by central differences."""
+    from fairopt.assignment.screen_chunks import dual_terms
+
+    rng = np.random.default_rng(2)
+    D, wn, sid = rng.random((400, 4)), rng.random(400) + 0.5, rng.integers(0, 3, 400)
+    P, eps, h = 0.1 * rng.standard_normal((3, 4)), 0.05, 1e-5
+    value, Q, R = dual_terms(D.copy(), wn, sid, P, eps, hessian=True)
+
+    def f(P):
+        return dual_terms(D.copy(), wn, sid, P, eps)[0]
+
+    for s, c, e in [(0, 1, 1), (2, 0, 3), (1, 2, 2)]:
+        Ec, Ee = np.zeros_like(P), np.zeros_like(P)
+        Ec[s, c], Ee[s, e] = h, h
+        assert (f(P + Ec) - f(P - Ec)) / (2 * h) == pytest.approx(-Q[c, s], rel=1e-6)
+        second = (f(P + Ec + Ee) - f(P + Ec - Ee) - f(P - Ec + Ee) + f(P - Ec - Ee)) / (4 * h * h)
+        assert second == pytest.approx(-R[s, c, e] / eps, rel=1e-4, abs=1e-6)
+    # rows of the soft assignment sum to one: R[s] 1 = 0 and the masses are the signature totals
+    np.testing.assert_allclose(R.sum(axis=2), 0.0, atol=1e-10)
+    np.testing.assert_allclose(Q.sum(axis=0), np.bincount(sid, weights=wn, minlength=3))
+
+
+@pytest.mark.parametrize("attributes", [1, 2])
+def test_newton_start_potentials_reach_the_lp_optimum(attributes):
+    """The Lagrangian bound of the Newton start potentials alone (no master) is within 1e-3 of LP (2)'s
+    optimum, and a start that good leaves the master a single round."""
+    from fairopt.assignment.screen_chunks import ScreenState, screen_pass
+    from fairopt.assignment.screening import DEFAULTS, _scaling, _start_potentials
+
+    prob, C, sig, sid = _instance(n=20000, k=5, seed=13, attributes=attributes)
+    chunks = ArrayChunks(prob.points, prob.weights, sid, chunk_rows=4096)
+    ref = solve_colgen(prob.points, prob.weights, prob.groups.membership, prob.alpha, prob.beta, C)
+    shift, length, mass, totals = _scaling(chunks, C, sig.shape[0])
+    state = ScreenState((C - shift) / length, shift, length, mass, 2, np.zeros((sig.shape[0], 5)))
+    G0, info = _start_potentials(chunks, state, sig, prob.alpha, prob.beta, totals, DEFAULTS)
+    assert info["full_evaluations"] > 0 and np.all(np.isfinite(G0))
+    # L(G0) = sum_x w min_c (D - G0[s]): G0 comes from multipliers of the right signs, so a lower bound
+    parts = chunks.map(screen_pass, dataclasses.replace(state, G_fix=G0), G0, 0.0, 1e-9)
+    bound = sum(p["lagrangian"] for p in parts) * mass * length**2
+    assert bound <= ref.objective * (1 + 1e-9)
+    assert bound >= ref.objective * (1 - 1e-3)
+    res = solve_screened(chunks, C, sig, prob.alpha, prob.beta)
+    assert res.status == "optimal" and res.objective == pytest.approx(ref.objective, rel=1e-8)
+    assert res.info["rounds"] <= 2
