@@ -43,6 +43,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fairopt.distances import nearest, sq_distances
+from fairopt.distributed.dask_data import as_dask_array, is_dask_array
 from fairopt.exceptions import ValidationError
 from fairopt.problem import validate_points
 
@@ -138,6 +139,11 @@ def resolve_groups(groups: Any, sensitive_features: Any, who: str) -> Any:
     return g
 
 
+def _nearest_block(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Nearest centre of every row of one block (a module-level function: Dask pickles it)."""
+    return nearest(np.asarray(block, dtype=np.float64), centres)[0].astype(np.int64)
+
+
 class ClusteringEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Base of the estimators with ``cluster_centers_``: ``transform``, nearest-centre ``predict``.
 
@@ -227,13 +233,33 @@ class FairEstimatorMixin:
         -------
         labels : ndarray of shape (n_samples,), int64
         """
-        X = self._check_fitted_input(X)
         g = groups if groups is not None else sensitive_features
         if groups is not None and sensitive_features is not None:
             resolve_groups(groups, sensitive_features, type(self).__name__)
+        if is_dask_array(X):
+            return self._predict_dask(X, g, sample_weight)
+        X = self._check_fitted_input(X)
         if g is None:
             return self._nearest(X)
         return self._fair_labels(X, g, sample_weight)
+
+    def _predict_dask(self, X: Any, groups: Any, sample_weight: Any) -> Any:
+        """``predict`` on a dask array: a lazy dask array of labels with X's row chunks, X never
+        gathered. Without groups every block goes to its nearest centres; the fair placement needs
+        an estimator with a Dask path (``_fair_labels_dask``)."""
+        check_is_fitted(self, "cluster_centers_")
+        X = as_dask_array(X)
+        if X.ndim != 2 or X.shape[1] != self.cluster_centers_.shape[1]:
+            raise ValidationError(f"X has shape {X.shape} but {type(self).__name__} was fitted on "
+                                  f"{self.cluster_centers_.shape[1]} features")
+        if groups is None:
+            X = X.rechunk({1: -1})
+            return X.map_blocks(_nearest_block, self.cluster_centers_, drop_axis=1, dtype=np.int64)
+        fair = getattr(self, "_fair_labels_dask", None)
+        if fair is None:
+            raise ValidationError(f"{type(self).__name__}.predict with groups does not run on dask arrays "
+                                  "(FairKMeans.predict does); compute X first if it fits in memory")
+        return fair(X, groups, sample_weight)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None, *, sensitive_features: Any = None) -> float:
         """Opposite of the k-means cost of :meth:`predict`'s labels (higher is better).

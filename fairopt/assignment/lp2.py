@@ -28,8 +28,9 @@ __all__ = ["FairAssignment", "fair_assignment", "solve_lp2", "status_hint", "che
 METHODS = ("auto", "colgen", "screen", "direct", "pyomo", "cvxpy")
 #: "auto" takes the screened path (:mod:`fairopt.assignment.screening`) from max(SCREEN_MIN_POINTS,
 #: SCREEN_POINTS_PER_CENTRE k) points on, with at most SCREEN_MAX_CENTRES centres; below, column
-#: generation is faster (measured side by side: adult, k = 10, n = 32,561: screened 8 s, column
-#: generation 20 s; creditcard, k = 20, n = 30,000: screened 118 s, column generation 84 s).
+#: generation is faster (measured side by side, same process, k-means++ centres: adult, k = 10,
+#: n = 32,561: screened 2.4 s, column generation 11.4 s; creditcard, k = 20, n = 30,000: screened
+#: 33 s, column generation 20 s, its many duplicate points leave 12,800 contested).
 SCREEN_MIN_POINTS = 20_000
 SCREEN_POINTS_PER_CENTRE = 2_000
 SCREEN_MAX_CENTRES = 100

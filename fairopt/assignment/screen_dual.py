@@ -29,6 +29,8 @@ transport, the same dual in few variables).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.optimize import lsq_linear
 
@@ -105,15 +107,38 @@ def _newton_direction(lam, grad, H, rho_min: float = 0.0) -> np.ndarray:
 
 
 def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray | None, eps_levels,
-                maxiter: int = 12, min_soft: float = 0.0, verbose=None) -> tuple[np.ndarray, dict]:
+                maxiter: int = 12, min_soft: float = 0.0, verbose=None,
+                deadline: float | None = None) -> tuple[np.ndarray, dict]:
     """Maximise the entropic dual by projected Newton steps at decreasing temperatures.
 
     Each Newton step takes one pass over the data for the value, gradient and Hessian (2 m k)^2
     (the soft assignment's covariance per signature: :func:`dual_terms`), solves the
     bound-constrained quadratic model in the client and searches along it (Armijo; one pass per
     trial). A temperature ends when a full step moves no potential by more than eps / 20 or
-    promises less than a tenth of a point's mass times eps; the sequence ends early when fewer than ``min_soft`` units of mass are still soft (the Hessian
-    then rests on too few points to be trusted).
+    promises less than a tenth of a point's mass times eps. The sequence ends early when fewer
+    than ``min_soft`` points are still near a tie (the Hessian then rests on too few points to be
+    trusted), or at ``deadline`` (a ``time.perf_counter()`` value): the potentials found so far
+    are as valid a start as any.
+
+    Parameters
+    ----------
+    chunks : ArrayChunks, DenseCosts or a Dask twin
+        The points (``n`` and ``map(dual_pass, state, P, eps, hessian)``).
+    state : ScreenState
+        Normalised centres and units (its potentials are not used).
+    sig : ndarray of shape (S, m), bool
+    alpha, beta : ndarray of shape (m,)
+    lam0 : ndarray of shape (2 m k,), optional
+        Start multipliers (mu over nu, each (m, k) flattened); zeros by default.
+    eps_levels : sequence of float
+        Temperatures in normalised cost units, largest first.
+    maxiter : int
+        Newton steps per temperature at most.
+    min_soft : float
+        In points: stop lowering eps below this many points near a tie.
+    verbose : callable, optional
+        Called with one line per step.
+    deadline : float, optional
 
     Returns
     -------
@@ -135,6 +160,8 @@ def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray |
         evals += 1
         steps = 0
         for steps in range(1, int(maxiter) + 1):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
             d = _newton_direction(lam, g, H, damping * mass / eps)
             slope = float(g @ d)
             predicted = -(slope + 0.5 * float(d @ H @ d))
@@ -164,6 +191,6 @@ def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray |
             if t == 1.0 and (move <= eps / 20 or -slope <= 0.1 * eps * unit_mass):
                 break
         levels.append((float(eps), steps, soft))
-        if soft < min_soft * unit_mass:
+        if soft < min_soft * unit_mass or (deadline is not None and time.perf_counter() > deadline):
             break
     return lam, {"evaluations": evals, "levels": levels}

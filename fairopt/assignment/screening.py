@@ -58,9 +58,11 @@ __all__ = ["ScreenedLP", "solve_screened", "full_assignment", "ArrayChunks", "ch
 
 DEFAULTS = {
     "tol": 1e-9,             # certificate: every fixed point's rc >= -tol (normalised cost units)
-    "sample_size": 5_000,    # points of the sample on which the start potentials are found
-    "eps": (1.0, 0.3, 0.1, 0.03, 0.01),  # entropic temperatures on the sample (times the mean nearest-centre cost)
-    "full_eps": (3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),  # ... then on all points
+    "sample_size": 5_000,    # points of the small sample on which the start potentials are found
+    "mid_sample_size": 100_000,  # ... and of the larger one (all points below this)
+    "eps": (1.0, 0.3, 0.1, 0.03, 0.01),  # entropic temperatures on the small sample (times the mean nearest-centre cost)
+    "mid_eps": (3e-3, 1e-3),  # ... on the larger one
+    "full_eps": (3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6),  # ... then on all points, until too few are near a tie
     "newton_iter": 10,       # Newton steps per temperature at most (one pass each, plus line-search passes)
     "min_soft": 60.0,        # stop lowering eps when fewer points than this are near a tie
     "init_free": None,       # free points at the start; None: max(2000, 40 k S)
@@ -126,29 +128,48 @@ def _scaling(chunks, centres: np.ndarray, n_sig: int) -> tuple[np.ndarray, float
     return shift, length, _pow2(W / max(n, 1)), totals
 
 
-def _start_potentials(chunks, state: ScreenState, sig, alpha, beta, totals, opt, log=None) -> tuple[np.ndarray, dict]:
-    """G_0 (S, k): the entropic dual (:mod:`fairopt.assignment.screen_dual`) maximised on a uniform
-    sample reweighted to the exact signature totals, then refined on all points."""
-    rate = min(1.0, float(opt["sample_size"]) / max(totals["n"], 1))
+def _reweighted(w: np.ndarray, sid: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Sample weights scaled per signature so that every signature keeps its exact total."""
+    have = np.bincount(sid, weights=w, minlength=totals.size)
+    return w * np.divide(totals, have, out=np.zeros_like(have), where=have > 0)[sid]
+
+
+def _start_potentials(chunks, state: ScreenState, sig, alpha, beta, totals, opt, log=None,
+                      deadline=None) -> tuple[np.ndarray, dict]:
+    """G_0 (S, k): the entropic dual (:mod:`fairopt.assignment.screen_dual`) maximised at decreasing
+    temperatures on growing point sets: a small uniform sample (``sample_size``), a larger one
+    (``mid_sample_size``, drawn in one pass; the small one is a subset of it), both reweighted to
+    the exact signature totals, then all points (one pass per Newton step), or the larger sample
+    again when it already holds every point."""
+    n = int(totals["n"])
+    rate = min(1.0, float(opt["mid_sample_size"]) / max(n, 1))
     parts = chunks.map(sample_pass, rate, int(opt["seed"]))
     X = np.concatenate([p["X"] for p in parts])
     sid = np.concatenate([p["sid"] for p in parts])
     w = np.concatenate([p["w"] for p in parts])
-    have = np.bincount(sid, weights=w, minlength=sig.shape[0])
-    w = w * np.divide(totals["sig_mass"], have, out=np.zeros_like(have), where=have > 0)[sid]
-    # Temperatures relative to the mean cost of sending every point to its nearest centre.
+    whole = rate >= 1.0  # every point with a positive weight: the exact data
+    if not whole:
+        w = _reweighted(w, sid, totals["sig_mass"])
     D = chunk_costs(X, state)
-    sample = DenseCosts(D, w / state.mass, sid)
+    big = DenseCosts(D, w / state.mass, sid)
+    pick = np.random.default_rng(int(opt["seed"])).permutation(w.size)[:int(opt["sample_size"])]
+    pick.sort()
+    small = DenseCosts(D[pick], _reweighted(w[pick], sid[pick], totals["sig_mass"]) / state.mass, sid[pick])
+    # Temperatures relative to the mean cost of sending every point to its nearest centre.
     unit = float(np.average(D.min(axis=1), weights=w)) if w.sum() > 0 else 1.0
     unit = unit if unit > 0 else 1.0
-    lam, info = newton_dual(sample, state, sig, alpha, beta, None, [unit * e for e in opt["eps"]],
-                            int(opt["newton_iter"]), verbose=log)
-    if sample.n < totals["n"] and len(opt["full_eps"]):
-        lam, more = newton_dual(chunks, state, sig, alpha, beta, lam, [unit * e for e in opt["full_eps"]],
-                                int(opt["newton_iter"]), float(opt["min_soft"]), verbose=log)
-        info["full_evaluations"] = more["evaluations"]
-        info["levels"] = more["levels"]
-    info.update(sample=int(sample.n), unit=unit)
+    info = {"sample": int(small.n), "mid_sample": int(big.n), "unit": unit, "levels": [], "full_evaluations": 0}
+    lam = None
+    stages = [(small, opt["eps"], 0.0), (big, opt["mid_eps"], 0.0)]
+    stages.append((big if whole else chunks, opt["full_eps"], float(opt["min_soft"])))
+    for where, levels, min_soft in stages:
+        if not len(levels):
+            continue
+        lam, more = newton_dual(where, state, sig, alpha, beta, lam, [unit * e for e in levels],
+                                int(opt["newton_iter"]), min_soft, verbose=log, deadline=deadline)
+        info["levels"] += [(where.n, *level) for level in more["levels"]]
+        if where is chunks:
+            info["full_evaluations"] = more["evaluations"]
     return potentials_of(lam, sig, alpha, beta), info
 
 
@@ -222,7 +243,8 @@ def solve_screened(chunks, centres, sig, alpha, beta, potentials=None, power: in
     t = time.perf_counter()
     start_info = {}
     if potentials is None:
-        G0, start_info = _start_potentials(chunks, state, sig, alpha, beta, totals, opt, log if verbose else None)
+        G0, start_info = _start_potentials(chunks, state, sig, alpha, beta, totals, opt, log if verbose else None,
+                                           deadline)
     else:
         G0 = np.asarray(potentials, dtype=np.float64) / length**power
     state = dataclasses.replace(state, G_fix=G0)

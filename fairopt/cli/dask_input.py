@@ -136,7 +136,7 @@ def write_labels_parquet(labels: Any, path: str, overwrite: bool = False, batch:
 
     def write(name):
         with pq.ParquetWriter(name, schema) as writer:
-            blocks = labels.to_delayed().ravel()
+            blocks = labels.to_delayed(optimize_graph=False).ravel()
             for i in range(0, len(blocks), batch):
                 for part in dask.compute(*blocks[i:i + batch]):
                     writer.write_table(pa.table({"label": np.asarray(part, dtype=np.int64)}, schema=schema))

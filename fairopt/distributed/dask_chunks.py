@@ -51,7 +51,7 @@ def map_row_blocks(client: Any, fn: Callable, arrays: tuple, *args: Any) -> list
     """
     import dask  # optional dependency (fairopt[dist])
 
-    blocks = [a.to_delayed().ravel() for a in arrays]
+    blocks = [a.to_delayed(optimize_graph=False).ravel() for a in arrays]  # keys as in X's graph: no second run_spec for them
     shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
     call = dask.delayed(fn, pure=True)
     tasks = [call(*bs, int(off), *shared) for bs, off in zip(zip(*blocks), row_offsets(arrays[0]))]

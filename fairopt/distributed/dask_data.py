@@ -28,7 +28,7 @@ from fairopt.problem import (
     resolve_bounds,
 )
 
-__all__ = ["is_dask_array", "DaskProblem", "validate_dask_problem", "check_distinct_dask", "check_dask_installed"]
+__all__ = ["is_dask_array", "as_dask_array", "DaskProblem", "validate_dask_problem", "check_distinct_dask", "check_dask_installed"]
 
 
 def is_dask_array(value: Any) -> bool:
@@ -36,7 +36,7 @@ def is_dask_array(value: Any) -> bool:
     return type(value).__module__.startswith("dask") and (hasattr(value, "chunks") or hasattr(value, "to_dask_array"))
 
 
-def _as_array(value: Any) -> Any:
+def as_dask_array(value: Any) -> Any:
     """A dask DataFrame or Series as a dask array (row counts found later, one pass)."""
     if not is_dask_array(value) or hasattr(value, "chunks"):
         return value
@@ -97,7 +97,7 @@ class DaskProblem:
 def _as_rows(da, value, X, name: str, ndims: tuple):
     """``value`` (dask or array-like) as a dask array with X's row chunks (2-D for groups)."""
     n = X.shape[0]
-    value = _as_array(value)
+    value = as_dask_array(value)
     if not is_dask_array(value):
         try:
             value = np.asarray(value)
@@ -237,7 +237,7 @@ def validate_dask_problem(X: Any, groups: Any, weights: Any = None, delta: float
     """
     import dask.array as da  # optional dependency (fairopt[dist])
 
-    X = _as_array(X)
+    X = as_dask_array(X)
     shape, kind = tuple(X.shape), X.dtype.kind
     if kind in ("U", "S", "O"):
         raise ValidationError(f"{who}: {name} must be a real numeric array of shape (n_samples, n_features); "

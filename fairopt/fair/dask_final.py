@@ -67,7 +67,7 @@ def labels_array(X: Any, w: Any, sid: Any, state: Any, free_index: np.ndarray, f
 
     shared = [dask.delayed(v, pure=True) for v in (state, free_index, free_labels)]
     call = dask.delayed(chunk_labels, pure=True)
-    blocks = zip(X.to_delayed().ravel(), w.to_delayed().ravel(), sid.to_delayed().ravel())
+    blocks = zip(*(a.to_delayed(optimize_graph=False).ravel() for a in (X, w, sid)))
     parts = [da.from_delayed(call(xb, wb, sb, int(off), *shared), shape=(rows,), dtype=np.int64)
              for (xb, wb, sb), off, rows in zip(blocks, row_offsets(X), X.chunks[0])]
     return da.concatenate(parts) if len(parts) > 1 else parts[0]

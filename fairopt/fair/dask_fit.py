@@ -36,7 +36,7 @@ from fairopt.fair.result import FairClustering
 from fairopt.kmeans import _weighted_kmeans
 from fairopt.problem import FairProblem
 
-__all__ = ["relax_and_merge_dask", "nips19_dask", "resolve_dask_coreset_size", "coreset_fair_problem"]
+__all__ = ["relax_and_merge_dask", "nips19_dask", "fair_labels_dask", "resolve_dask_coreset_size", "coreset_fair_problem"]
 
 
 def resolve_dask_coreset_size(coreset_size: int | str | None, n: int, k: int) -> int:
@@ -56,12 +56,31 @@ def coreset_fair_problem(problem: DaskProblem, cs: Coreset) -> FairProblem:
     return FairProblem(cs.points, cs.weights, groups, problem.alpha, problem.beta)
 
 
-def _coreset(problem: DaskProblem, client: Any, coreset_size, k: int, rng: np.random.Generator):
+def _chunks(problem: DaskProblem, client: Any) -> DaskChunks:
     if not problem.unit_weights:
         # The rounding of the split points (fairopt.fair.final_step.round_free_points) is for unit masses.
         raise ValidationError("sample_weight other than ones is not supported on dask arrays yet (the rounding of "
                               "the split points assumes unit masses); fit in memory, or leave sample_weight out")
-    chunks = DaskChunks(problem.X, problem.w, problem.sid, client)
+    return DaskChunks(problem.X, problem.w, problem.sid, client)
+
+
+def fair_labels_dask(problem: DaskProblem, centres: np.ndarray, client: Any = None, rounding: str = "auto",
+                     flow_solver: str = "auto", time_limit: float | None = None, best_effort: bool = False,
+                     verbose: bool = False):
+    """Steps 5 and 6 alone at given centres (``predict`` with groups on dask arrays).
+
+    Returns
+    -------
+    DaskFinalStep
+        ``labels`` lazy with X's row chunks.
+    """
+    return screened_final_step(problem, _chunks(problem, client), np.asarray(centres, dtype=np.float64),
+                               rounding=rounding, flow_solver=flow_solver, time_limit=time_limit,
+                               best_effort=best_effort, verbose=verbose)
+
+
+def _coreset(problem: DaskProblem, client: Any, coreset_size, k: int, rng: np.random.Generator):
+    chunks = _chunks(problem, client)
     cs = dask_fair_coreset(chunks, resolve_dask_coreset_size(coreset_size, problem.n, k), k, rng)
     return chunks, cs, coreset_fair_problem(problem, cs)
 

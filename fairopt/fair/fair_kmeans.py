@@ -29,7 +29,7 @@ from fairopt.distributed.dask_data import (
     validate_dask_problem,
 )
 from fairopt.exceptions import ValidationError
-from fairopt.fair.dask_fit import relax_and_merge_dask
+from fairopt.fair.dask_fit import fair_labels_dask, relax_and_merge_dask
 from fairopt.fair.final_step import fair_clustering_from_centres
 from fairopt.fair.relax_merge import relax_and_merge, warn_best_effort
 from fairopt.fair.result import FairClustering
@@ -294,5 +294,21 @@ class FairKMeans(FairEstimatorMixin, ClusteringEstimator):
                                            time_limit=self.time_limit, rounding=self.rounding,
                                            best_effort=self.best_effort, flow_solver=self.flow_solver,
                                            objective=self._objective)
+        warn_best_effort(f"{type(self).__name__}.predict", res.status)
+        return res.labels
+
+    def _fair_labels_dask(self, X: Any, groups: Any, sample_weight: Any) -> Any:
+        """``_fair_labels`` on dask arrays: the screened LP (2) at the fitted centres, one pass over
+        the chunks per round on the current client (a LocalCluster when there is none); lazy labels."""
+        if self._objective != "kmeans":
+            raise ValidationError(f"{type(self).__name__}.predict with groups does not run on dask arrays "
+                                  "(FairKMeans.predict does); compute X first if it fits in memory")
+        check_dask_installed(f"{type(self).__name__}.predict on dask arrays")
+        with dask_client() as client:
+            problem = validate_dask_problem(X, groups, sample_weight, delta=self.delta, alpha=self.alpha,
+                                            beta=self.beta, client=client, who=f"{type(self).__name__}.predict")
+            res = fair_labels_dask(problem, self.cluster_centers_, client, rounding=self.rounding,
+                                   flow_solver=self.flow_solver, time_limit=self.time_limit,
+                                   best_effort=self.best_effort, verbose=self.verbose)
         warn_best_effort(f"{type(self).__name__}.predict", res.status)
         return res.labels

@@ -172,8 +172,9 @@ def test_dual_terms_derivatives_match_finite_differences():
     np.testing.assert_allclose(Q.sum(axis=0), np.bincount(sid, weights=wn, minlength=3))
 
 
-@pytest.mark.parametrize("attributes", [1, 2])
-def test_newton_start_potentials_reach_the_lp_optimum(attributes):
+@pytest.mark.parametrize("attributes, samples", [(1, {}), (2, {}), (1, {"sample_size": 1_000, "mid_sample_size": 5_000}),
+                                                 (2, {"sample_size": 1_000, "mid_sample_size": 5_000})])
+def test_newton_start_potentials_reach_the_lp_optimum(attributes, samples):
     """The Lagrangian bound of the Newton start potentials alone (no master) is within 1e-3 of LP (2)'s
     optimum, and a start that good leaves the master a single round."""
     from fairopt.assignment.screen_chunks import ScreenState, screen_pass
@@ -184,13 +185,25 @@ def test_newton_start_potentials_reach_the_lp_optimum(attributes):
     ref = solve_colgen(prob.points, prob.weights, prob.groups.membership, prob.alpha, prob.beta, C)
     shift, length, mass, totals = _scaling(chunks, C, sig.shape[0])
     state = ScreenState((C - shift) / length, shift, length, mass, 2, np.zeros((sig.shape[0], 5)))
-    G0, info = _start_potentials(chunks, state, sig, prob.alpha, prob.beta, totals, DEFAULTS)
-    assert info["full_evaluations"] > 0 and np.all(np.isfinite(G0))
+    G0, info = _start_potentials(chunks, state, sig, prob.alpha, prob.beta, totals, {**DEFAULTS, **samples})
+    assert np.all(np.isfinite(G0))
+    # 20,000 points: all in the larger sample by default (no pass over the data); with smaller
+    # samples the last temperatures run on all points
+    assert (info["full_evaluations"] > 0) == bool(samples)
+    assert info["mid_sample"] == 20_000 if not samples else abs(info["mid_sample"] - 5_000) < 300  # a uniform draw
     # L(G0) = sum_x w min_c (D - G0[s]): G0 comes from multipliers of the right signs, so a lower bound
     parts = chunks.map(screen_pass, dataclasses.replace(state, G_fix=G0), G0, 0.0, 1e-9)
     bound = sum(p["lagrangian"] for p in parts) * mass * length**2
     assert bound <= ref.objective * (1 + 1e-9)
     assert bound >= ref.objective * (1 - 1e-3)
-    res = solve_screened(chunks, C, sig, prob.alpha, prob.beta)
+    res = solve_screened(chunks, C, sig, prob.alpha, prob.beta, **samples)
     assert res.status == "optimal" and res.objective == pytest.approx(ref.objective, rel=1e-8)
     assert res.info["rounds"] <= 2
+
+
+def test_time_limit_is_reported_not_a_silent_answer():
+    prob, C, sig, sid = _instance(n=4000, k=5, seed=17)
+    res = solve_screened(ArrayChunks(prob.points, prob.weights, sid), C, sig, prob.alpha, prob.beta, time_limit=1e-6)
+    assert res.status == "time_limit" and not np.isfinite(res.objective)
+    with pytest.raises(fairopt.SolverStatusError, match="time_limit"):
+        fairopt.fair_assignment(prob.points, C, prob.groups.codes[:, 0], delta=0.1, method="screen", time_limit=1e-6)

@@ -23,6 +23,7 @@ from fairopt.fair.fair_kmeans import FairKMeans  # noqa: E402
 from fairopt.fair.kmedian import FairKMedian  # noqa: E402
 from fairopt.groups import encode_groups  # noqa: E402
 from fairopt.metrics import additive_violation  # noqa: E402
+from fairopt.problem import make_fair_problem  # noqa: E402
 
 N, CHUNK, K, DELTA = 20_000, 2_000, 4, 0.1
 
@@ -196,3 +197,40 @@ def test_other_bad_input(client):
         FairKMeans(K).fit(Xd, Gd, sample_weight=da.full(1_000, 2.0, chunks=250))
     with pytest.raises(ValidationError, match="objective='kmeans' only"):
         nips19(Xd, Gd, K, objective="kmedian")
+
+
+def test_predict_on_dask_arrays_stays_lazy_and_agrees_with_numpy(client, data, fits):
+    X, G = data
+    Xd, Gd = as_dask(X, G)
+    dask_fit, _ = fits
+    C = dask_fit.cluster_centers_
+    # without groups: the nearest centre of every row, a lazy array with X's row chunks
+    near = dask_fit.predict(Xd)
+    assert near.chunks[0] == Xd.chunks[0]
+    np.testing.assert_array_equal(near.compute(), ((X[:, None, :] - C[None]) ** 2).sum(axis=2).argmin(axis=1))
+    # with groups, on the training data: the fit's own final step at its own centres, so its labels
+    fair = dask_fit.predict(Xd, Gd)
+    assert fair.chunks[0] == Xd.chunks[0]
+    np.testing.assert_array_equal(fair.compute(), dask_fit.labels_.compute())
+    # on new data: the violation bound recomputed with numpy, cost within 1% of the in-memory predict
+    X2, G2 = make_data(n=6_000, seed=9)
+    lab = dask_fit.predict(*as_dask(X2, G2, chunk=1_000)).compute()
+    ref = dask_fit.predict(X2, G2)
+    P = make_fair_problem(X2, G2, delta=DELTA)
+    assert additive_violation(lab, P.groups.membership, P.alpha, P.beta, k=K) <= 2 + 1e-9
+
+    def cost(labels):
+        return float(((X2 - C[labels]) ** 2).sum())
+
+    assert cost(lab) == pytest.approx(cost(ref), rel=0.01)
+
+
+def test_predict_with_groups_on_dask_needs_an_estimator_with_a_dask_path(client, data):
+    X, G = data
+    fitted = FairKMedian(K, delta=DELTA, random_state=0, candidates="kdtree+seeds", n_candidates=60).fit(X[:400], G[:400])
+    Xd, Gd = as_dask(X, G)
+    with pytest.raises(ValidationError, match="does not run on dask arrays"):
+        fitted.predict(Xd, Gd)
+    np.testing.assert_array_equal(fitted.predict(Xd).compute(), fitted.predict(X))  # nearest: works lazily
+    with pytest.raises(ValidationError, match="features"):
+        fitted.predict(Xd[:, :3])
