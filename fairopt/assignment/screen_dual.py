@@ -151,7 +151,8 @@ def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray |
     k = state.centres.shape[0]
     lam = np.zeros(B.shape[1] * k) if lam0 is None else np.asarray(lam0, dtype=np.float64).copy()
     evals, levels, mass, damping = 0, [], None, 1e-6
-    for eps in eps_levels:
+    eps_levels = [float(e) for e in eps_levels]
+    for i, eps in enumerate(eps_levels):
         if mass is None:
             mass = float(sum(p[1].sum() for p in chunks.map(dual_pass, state, B @ lam.reshape(-1, k), float(eps))))
             unit_mass = mass / max(chunks.n, 1)  # the mean weight of a point (~1 in normalised units)
@@ -191,6 +192,9 @@ def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray |
             if t == 1.0 and (move <= eps / 20 or -slope <= 0.1 * eps * unit_mass):
                 break
         levels.append((float(eps), steps, soft))
-        if soft < min_soft * unit_mass or (deadline is not None and time.perf_counter() > deadline):
+        # The mass near a tie shrinks about in proportion to eps: stop before a temperature that
+        # would leave fewer than min_soft points to carry the Hessian.
+        following = eps_levels[i + 1] / eps if i + 1 < len(eps_levels) else 0.0
+        if soft * following < min_soft * unit_mass or (deadline is not None and time.perf_counter() > deadline):
             break
     return lam, {"evaluations": evals, "levels": levels}
