@@ -43,6 +43,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fairopt.distances import nearest, sq_distances
+from fairopt.distributed.dask_chunks import map_row_blocks
 from fairopt.distributed.dask_data import as_dask_array, is_dask_array
 from fairopt.exceptions import ValidationError
 from fairopt.problem import validate_points
@@ -142,6 +143,30 @@ def resolve_groups(groups: Any, sensitive_features: Any, who: str) -> Any:
 def _nearest_block(block: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Nearest centre of every row of one block (a module-level function: Dask pickles it)."""
     return nearest(np.asarray(block, dtype=np.float64), centres)[0].astype(np.int64)
+
+
+def _labelled_cost(X: np.ndarray, labels: np.ndarray, w: np.ndarray, offset: int, centres: np.ndarray) -> float:
+    """sum_x w(x) ||x - c(x)||^2 of one row block (a module-level function: Dask pickles it)."""
+    diff = np.asarray(X, dtype=np.float64) - centres[np.asarray(labels)]
+    return float(np.einsum("i,ij,ij->", np.asarray(w, dtype=np.float64), diff, diff))
+
+
+def _dask_labelled_cost(X: Any, labels: Any, sample_weight: Any, centres: np.ndarray) -> float:
+    """:func:`_labelled_cost` summed over the row blocks of dask arrays X (n, d) and labels (n,)."""
+    import dask.array as da  # optional dependency (fairopt[dist]); X is a dask array here
+
+    if any(np.isnan(c) for c in X.chunks[0]):  # a dask DataFrame's partitions: sizes found in one pass
+        X = X.compute_chunk_sizes()
+    if any(np.isnan(c) for c in labels.chunks[0]):
+        labels = labels.compute_chunk_sizes()
+    rows = X.chunks[0]
+    X, labels = X.rechunk({0: rows, 1: -1}), labels.rechunk((rows,))
+    if sample_weight is None:
+        w = da.ones(X.shape[0], chunks=(rows,))
+    else:
+        w = as_dask_array(sample_weight) if is_dask_array(sample_weight) else da.from_array(np.asarray(sample_weight))
+        w = w.rechunk((rows,))
+    return float(sum(map_row_blocks(None, _labelled_cost, (X, labels, w), centres)))
 
 
 class ClusteringEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -283,6 +308,8 @@ class FairEstimatorMixin:
             ``-sum_x w(x) ||x - c(x)||^2``.
         """
         labels = self.predict(X, y, sample_weight, sensitive_features=sensitive_features)
+        if is_dask_array(X):  # chunk by chunk, as predict: X is never gathered
+            return -_dask_labelled_cost(as_dask_array(X), labels, sample_weight, self.cluster_centers_)
         X = check_input(self, X, reset=False)
         w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         diff = X - self.cluster_centers_[labels]

@@ -234,3 +234,23 @@ def test_predict_with_groups_on_dask_needs_an_estimator_with_a_dask_path(client,
     np.testing.assert_array_equal(fitted.predict(Xd).compute(), fitted.predict(X))  # nearest: works lazily
     with pytest.raises(ValidationError, match="features"):
         fitted.predict(Xd[:, :3])
+
+
+def test_score_on_dask_arrays_is_the_chunkwise_cost_of_predict(client, data, fits):
+    X, G = data
+    dask_fit, _ = fits
+    Xd, Gd = as_dask(X, G)
+    C = dask_fit.cluster_centers_
+    near = ((X[:, None, :] - C[None]) ** 2).sum(axis=2)
+    assert dask_fit.score(Xd) == pytest.approx(-near.min(axis=1).sum(), rel=1e-12)
+    w = np.random.default_rng(4).uniform(0.5, 2.0, size=N)
+    assert dask_fit.score(Xd, sample_weight=da.from_array(w, chunks=3_000)) == pytest.approx(
+        -(w * near.min(axis=1)).sum(), rel=1e-12)
+    # with groups: the fair labels of predict, which on the training data are labels_
+    labels = dask_fit.labels_.compute()
+    assert dask_fit.score(Xd, Gd) == pytest.approx(-((X - C[labels]) ** 2).sum(), rel=1e-12)
+    # a dask DataFrame (partitions of unknown length) as X
+    df = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    import dask.dataframe as dd
+
+    assert dask_fit.score(dd.from_pandas(df, npartitions=3)) == pytest.approx(-near.min(axis=1).sum(), rel=1e-12)
