@@ -52,7 +52,7 @@ class DenseCosts:
     def map(self, fn, state, P, eps, hessian=False) -> list:
         if fn is not dual_pass:
             raise TypeError("DenseCosts evaluates the entropic dual only")
-        return [dual_terms(self.D.copy(), self.wn, self.sid, P, eps, hessian)]
+        return [dual_terms(self.D, self.wn, self.sid, P, eps, hessian)]  # D - P[sid] is a new array: D stays
 
 
 def potentials_of(lam: np.ndarray, sig: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -63,8 +63,9 @@ def potentials_of(lam: np.ndarray, sig: np.ndarray, alpha: np.ndarray, beta: np.
     return (M - beta) @ mu + (alpha - M) @ nu
 
 
-def _newton_terms(chunks, state, B, lam, eps) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """-L, its gradient and Hessian in lam (2 m k,), and the soft mass sum_x w'(x) (1 - |pi(x)|^2).
+def _newton_terms(chunks, state, B, lam, eps) -> tuple[float, np.ndarray, np.ndarray, float, float]:
+    """-L, its gradient and Hessian in lam (2 m k,), the soft mass sum_x w'(x) (1 - |pi(x)|^2) and the
+    total mass sum_x w'(x).
 
     P = B Lam with Lam = lam as (2 m, k) (mu stacked over nu) and B = [M - beta, alpha - M] (S, 2 m):
     d L / d Lam = -B^T Q^T and d^2 L / d Lam[j, c] d Lam[l, e] = -sum_s B[s, j] B[s, l] R[s, c, e] / eps.
@@ -77,7 +78,7 @@ def _newton_terms(chunks, state, B, lam, eps) -> tuple[float, np.ndarray, np.nda
     R = sum(p[2] for p in parts)
     grad = (B.T @ Q.T).ravel()  # of -L
     H = np.einsum("sj,sl,sce->jcle", B, B, R).reshape(lam.size, lam.size) / eps
-    return -value, grad, H, float(np.trace(R, axis1=1, axis2=2).sum())
+    return -value, grad, H, float(np.trace(R, axis1=1, axis2=2).sum()), float(Q.sum())
 
 
 def _newton_direction(lam, grad, H, rho_min: float = 0.0) -> np.ndarray:
@@ -153,12 +154,11 @@ def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray |
     evals, levels, mass, damping = 0, [], None, 1e-6
     eps_levels = [float(e) for e in eps_levels]
     for i, eps in enumerate(eps_levels):
-        if mass is None:
-            mass = float(sum(p[1].sum() for p in chunks.map(dual_pass, state, B @ lam.reshape(-1, k), float(eps))))
-            unit_mass = mass / max(chunks.n, 1)  # the mean weight of a point (~1 in normalised units)
-            evals += 1
-        f, g, H, soft = _newton_terms(chunks, state, B, lam, eps)
+        f, g, H, soft, total = _newton_terms(chunks, state, B, lam, eps)
         evals += 1
+        if mass is None:
+            mass = total
+            unit_mass = mass / max(chunks.n, 1)  # the mean weight of a point (~1 in normalised units)
         steps = 0
         for steps in range(1, int(maxiter) + 1):
             if deadline is not None and time.perf_counter() > deadline:
@@ -172,7 +172,7 @@ def newton_dual(chunks, state: ScreenState, sig, alpha, beta, lam0: np.ndarray |
             t = 1.0
             while True:
                 cand = np.maximum(lam + t * d, 0.0)
-                fc, gc, Hc, sc = _newton_terms(chunks, state, B, cand, eps)
+                fc, gc, Hc, sc, _ = _newton_terms(chunks, state, B, cand, eps)
                 evals += 1
                 if fc <= f + 1e-4 * t * slope or t < 1e-6:
                     break

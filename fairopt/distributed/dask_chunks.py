@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from fairopt.distributed.scheduler import connect
+from fairopt.distributed.scheduler import connected
 
 __all__ = ["DaskChunks", "map_row_blocks", "row_offsets", "dask_client"]
 
@@ -93,12 +93,8 @@ def dask_client(scheduler: Any = None) -> Iterator[Any]:
     )
 
     if scheduler is not None:
-        client, owned = connect(scheduler)
-        try:
+        with connected(scheduler) as client:
             yield client
-        finally:
-            if owned:
-                client.close()
         return
     try:
         current = get_client()

@@ -48,7 +48,7 @@ from fairopt.distributed.grid_files import COLUMNS, KEY, GridTable, cell_key, re
 from fairopt.distributed.scheduler import (
     DEFAULT_TIMEOUT,
     check_dask,
-    connect,
+    connected,
     parse_address,
 )
 from fairopt.exceptions import ValidationError
@@ -212,12 +212,8 @@ def _client(scheduler, n_workers: int, processes: bool, timeout: float):
     )
 
     if scheduler is not None:
-        client, owned = connect(scheduler, timeout)
-        try:
+        with connected(scheduler, timeout) as client:
             yield client
-        finally:
-            if owned:
-                client.close()
         return
     # No dashboard, and the scheduler's small HTTP server on a free port (not 8787, which another
     # cluster may hold: that costs a warning).

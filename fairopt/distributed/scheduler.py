@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 from fairopt.exceptions import ValidationError
 
-__all__ = ["check_dask", "parse_address", "connect", "DEFAULT_TIMEOUT"]
+__all__ = ["check_dask", "parse_address", "connect", "connected", "DEFAULT_TIMEOUT"]
 
 #: Seconds to wait for a scheduler's answer.
 DEFAULT_TIMEOUT = 20.0
@@ -97,3 +98,14 @@ def connect(scheduler: Any, timeout: float = DEFAULT_TIMEOUT):
         exc = box["error"]
         raise ValidationError(f"could not connect to the Dask scheduler at {address!r}: {type(exc).__name__}: {exc}") from None
     return box["client"], True
+
+
+@contextmanager
+def connected(scheduler: Any, timeout: float = DEFAULT_TIMEOUT):
+    """:func:`connect` as a context: the client, closed on exit unless the caller passed it in."""
+    client, owned = connect(scheduler, timeout)
+    try:
+        yield client
+    finally:
+        if owned:
+            client.close()
